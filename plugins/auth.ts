@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
+import type { Config } from '../src/config.js'
+import { HttpError } from '../src/errors.js'
+import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
+import {
+  ACCESS_TOKEN_TYPE, CLOCK_SKEW_SECONDS, accessTokenClaims, bearerToken, claimsProblem, parseJti,
+  type AccessTokenClaims, type AuthUser
+} from '../src/tokens.js'
+import type { UserState } from '../src/user-state.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Default false: the route requires a valid access token. */
+    public?: boolean
+    /** The user needs at least one of these roles. */
+    roles?: readonly Role[]
+    /** The token needs all of these scopes. */
+    scopes?: readonly Scope[]
+  }
+  interface FastifyInstance { tokens: TokenService }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenClaims
+    user: AuthUser | null
+  }
+}
+
+export interface IssueInput {
+  username: string
+  roles: readonly Role[]
+  scopes: readonly Scope[]
+  generation: number
+  loginId: string
+}
+
+export interface TokenService {
+  /** Signs an access token (RFC 9068). */
+  issueAccessToken (input: IssueInput): { token: string, expiresIn: number }
+}
+
+/** The user a protected route runs for. Throws 500 on a public route, where there is none. */
+export function currentUser (request: FastifyRequest): AuthUser {
+  if (request.user === null) throw new Error('currentUser() called on a route without authentication')
+  return request.user
+}
+
+// RFC 6750 §3: the challenge when no credentials were sent carries no error code.
+const NO_CREDENTIALS = { 'www-authenticate': 'Bearer' }
+
+function invalidToken (description: string): HttpError {
+  return new HttpError(401, description, { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}"` })
+}
+
+const TOKEN_ERRORS: Record<string, string> = {
+  FAST_JWT_EXPIRED: 'The access token expired',
+  FAST_JWT_INACTIVE: 'The access token is not valid yet',
+  FAST_JWT_INVALID_SIGNATURE: 'The access token signature is invalid',
+  FAST_JWT_INVALID_ALGORITHM: 'The access token algorithm is not accepted',
+  FAST_JWT_INVALID_TYPE: 'The access token type must be at+jwt',
+  FAST_JWT_INVALID_CLAIM_VALUE: 'The access token was issued by or for another party',
+  FAST_JWT_MISSING_REQUIRED_CLAIM: 'The access token lacks a required claim',
+  FAST_JWT_INVALID_CLAIM_TYPE: 'The access token has a claim of the wrong type'
+}
+
+function describeTokenError (err: unknown): string {
+  return TOKEN_ERRORS[(err as { code?: string }).code ?? ''] ?? 'The access token is malformed'
+}
+
+async function auth (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  const secret = config.jwtSecret ?? randomBytes(32).toString('base64url')
+  if (config.jwtSecret === undefined) app.log.warn('JWT_SECRET is not set: tokens are signed with a random key and stop working at restart')
+
+  await app.register(fastifyJwt, {
+    secret,
+    sign: { algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } },
+    verify: {
+      algorithms: ['HS256'],
+      allowedIss: config.issuer,
+      allowedAud: config.audience,
+      requiredClaims: ['iss', 'aud', 'exp', 'sub', 'iat', 'jti'],
+      checkTyp: ACCESS_TOKEN_TYPE,
+      clockTolerance: CLOCK_SKEW_SECONDS * 1000,
+      // Verified tokens are cached by hash; revocation is checked outside the cache on every request.
+      cache: true
+    }
+  })
+
+  app.decorate('tokens', {
+    issueAccessToken (input: IssueInput) {
+      const claims = accessTokenClaims({
+        ...input,
+        issuer: config.issuer,
+        audience: config.audience,
+        ttlSeconds: config.accessTokenTtl,
+        nowSeconds: Math.floor(app.now() / 1000)
+      })
+      return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
+    }
+  } satisfies TokenService)
+
+  app.addHook('onRoute', (route) => {
+    const config = route.config ?? {}
+    const name = `${[route.method].flat().join(',')} ${route.url}`
+    for (const role of config.roles ?? []) if (!isRole(role)) throw new Error(`${name}: unknown role "${role}"`)
+    for (const scope of config.scopes ?? []) if (!isScope(scope)) throw new Error(`${name}: unknown scope "${scope}"`)
+    if (config.public === true) return
+    const guard = createGuard(app, config.roles ?? [], config.scopes ?? [])
+    route.onRequest = [guard, ...[route.onRequest ?? []].flat()]
+  })
+}
+
+/** Built once per route: checks token, user state, scopes, roles (API.md "Authentication and authorization"). */
+function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: readonly Scope[]): onRequestHookHandler {
+  const scopeChallenge = { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` }
+
+  function admit (request: FastifyRequest, claims: AccessTokenClaims, state: UserState | null, done: HookHandlerDoneFunction): void {
+    const jti = parseJti(claims.jti)
+    if (state === null || jti === undefined) return done(invalidToken('The user no longer exists'))
+    if (state.disabled) return done(invalidToken('The user is disabled'))
+    if (jti.generation !== state.generation) return done(invalidToken('The access token was revoked'))
+    const granted = claims.scope.split(' ') as Scope[]
+    for (const scope of scopes) {
+      if (!granted.includes(scope)) return done(new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
+    }
+    if (roles.length > 0 && !roles.some((role) => state.roles.includes(role))) {
+      return done(new HttpError(403, 'Your roles do not allow this'))
+    }
+    request.user = { username: claims.sub, roles: state.roles, scopes: granted, loginId: jti.loginId, jti: claims.jti }
+    done()
+  }
+
+  return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const lookup = bearerToken(request.headers.authorization)
+    if (lookup.kind === 'missing') return done(new HttpError(401, 'Authentication required', NO_CREDENTIALS))
+    if (lookup.kind === 'malformed') return done(invalidToken('The Authorization header is malformed'))
+    let claims: AccessTokenClaims
+    try {
+      claims = app.jwt.verify<AccessTokenClaims>(lookup.token)
+    } catch (err) {
+      request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
+      return done(invalidToken(describeTokenError(err)))
+    }
+    const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
+    if (problem !== undefined) return done(invalidToken(problem))
+    const state = app.userState.peek(claims.sub)
+    if (state !== undefined) return admit(request, claims, state, done)
+    app.userState.load(claims.sub).then((loaded) => admit(request, claims, loaded, done), done)
+  }
+}
+
+export default fp(auth, { name: 'auth', dependencies: ['db'] })

@@ -1,0 +1,68 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import type { Config } from '../src/config.js'
+import { SCOPES } from '../src/policy.js'
+import { ErrorSchema } from '../src/schemas/common.js'
+import packageJson from '../package.json' with { type: 'json' }
+
+export const SECURITY_SCHEME = 'OAuth2PasswordBearer'
+
+const DESCRIPTION = `Authenticated HTTP API. Get a token from \`POST /token\` (OAuth 2.0 password grant),
+then send it as \`Authorization: Bearer <token>\`. Each operation lists the scopes its token needs
+and, in \`x-roles\`, the roles its user needs (any one of them).`
+
+/**
+ * OpenAPI comes from the same route config the auth hook enforces: the transform below writes each
+ * operation's security, x-roles and 401/403 answers, so route files repeat nothing.
+ * Registered before plugins/auth.ts, so Swagger UI's own routes are public.
+ */
+async function docs (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Secure API', version: packageJson.version, description: DESCRIPTION },
+      servers: [{ url: config.issuer }],
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'oauth2',
+            flows: { password: { tokenUrl: '/token', refreshUrl: '/token', scopes: { ...SCOPES } } }
+          }
+        }
+      }
+    },
+    transform ({ schema, url, route }) {
+      const routeConfig = route.config ?? {}
+      if (routeConfig.public === true) return { schema: { ...schema, security: [] }, url }
+      const scopes = [...(routeConfig.scopes ?? [])]
+      const roles = [...(routeConfig.roles ?? [])]
+      const needs = [
+        scopes.length > 0 ? `Scopes: ${scopes.join(', ')} (all).` : 'Any valid access token.',
+        roles.length > 0 ? `Roles: ${roles.join(', ')} (any).` : ''
+      ].filter(Boolean).join(' ')
+      return {
+        url,
+        schema: {
+          ...schema,
+          description: [schema.description, needs].filter(Boolean).join('\n\n'),
+          security: [{ [SECURITY_SCHEME]: scopes }],
+          'x-roles': roles,
+          response: {
+            ...schema.response as Record<string, unknown>,
+            401: { ...ErrorSchema, description: 'Missing, invalid, expired or revoked access token' },
+            403: { ...ErrorSchema, description: roles.length > 0 ? 'Missing scope (insufficient_scope) or role' : 'Missing scope (insufficient_scope)' }
+          }
+        }
+      }
+    }
+  })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { persistAuthorization: false, displayRequestDuration: true },
+    initOAuth: { usePkceWithAuthorizationCodeGrant: false }
+  })
+}
+
+export default fp(docs, { name: 'docs' })

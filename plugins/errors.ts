@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+
+/** The one root error handler: Fastify's shape, headers from the error kept, 5xx masked and logged. */
+async function errors (app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (statusCode >= 500) {
+      request.log.error({ err }, 'request failed')
+      return reply.code(statusCode).send({ statusCode, error: statusCode === 503 ? 'Service Unavailable' : 'Internal Server Error', message: `Something went wrong; quote request id ${request.id}` })
+    }
+    if (err.headers !== undefined) reply.headers(err.headers)
+    return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message: err.message })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `Route ${request.method}:${request.url.split('?')[0] ?? ''} not found` })
+  })
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
+  429: 'Too Many Requests', 431: 'Request Header Fields Too Large'
+}
+
+function reasonPhrase (statusCode: number): string {
+  return REASONS[statusCode] ?? 'Error'
+}
+
+export default fp(errors, { name: 'errors' })

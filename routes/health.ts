@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { StatusSchema } from '../src/schemas/common.js'
+import { Type } from '@sinclair/typebox'
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/health', {
+    config: { public: true },
+    schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: StatusSchema } }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/ready', {
+    config: { public: true },
+    schema: {
+      summary: 'Readiness: the database answers',
+      tags: ['health'],
+      response: { 200: StatusSchema, 503: Type.Object({ status: Type.Literal('unavailable') }) }
+    }
+  }, async (request, reply) => {
+    try {
+      app.db.prepare('SELECT 1').get()
+      return { status: 'ok' as const }
+    } catch (err) {
+      request.log.error({ err }, 'database does not answer')
+      return await reply.code(503).send({ status: 'unavailable' as const })
+    }
+  })
+}
+
+export default health

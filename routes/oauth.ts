@@ -1,0 +1,94 @@
+import formbody from '@fastify/formbody'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyError } from 'fastify'
+import type { Config } from '../src/config.js'
+import { OAuthError } from '../src/errors.js'
+import { HasherBusyError } from '../src/passwords.js'
+import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
+import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse } from '../src/schemas/oauth.js'
+import { randomToken } from '../src/tokens.js'
+
+// RFC 6749 §5.1: token answers, errors included, must not be cached.
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+const RETRY_AFTER_SECONDS = '1'
+
+/** RFC 6749 §3.3: the requested scopes, each of which the roles must allow; none requested means all allowed. */
+export function grantedScopes (requested: string | undefined, roles: readonly Role[]): Scope[] {
+  const allowed = scopesFor(roles)
+  const names = (requested ?? '').split(' ').filter(Boolean)
+  if (names.length === 0) return allowed
+  for (const name of names) {
+    if (!isScope(name)) throw new OAuthError('invalid_scope', `Unknown scope "${name}"`)
+    if (!allowed.includes(name)) throw new OAuthError('invalid_scope', `Scope "${name}" is not allowed for this user`)
+  }
+  return ALL_SCOPES.filter((scope) => names.includes(scope))
+}
+
+function required (body: TokenRequest, field: 'username' | 'password' | 'refresh_token'): string {
+  const value = body[field]
+  if (value === undefined || value === '') throw new OAuthError('invalid_request', `The ${field} field is required`)
+  return value
+}
+
+/**
+ * RFC 6749 token endpoint. Encapsulated: only here do form bodies parse (JSON gets 415), and
+ * errors take the RFC 6749 §5.2 shape instead of Fastify's.
+ */
+const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  app.removeAllContentTypeParsers()
+  await app.register(formbody)
+
+  app.addHook('onSend', async (_request, reply) => { reply.headers(NO_STORE) })
+
+  app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
+    if (err instanceof OAuthError) {
+      return reply.code(err.statusCode).headers(err.headers).send({ error: err.error, error_description: err.message })
+    }
+    if (err instanceof HasherBusyError) {
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
+        .send({ error: 'temporarily_unavailable', error_description: 'Too many logins at once; retry shortly' })
+    }
+    const statusCode = err.statusCode ?? 500
+    if (statusCode < 500) {
+      // Validation (a repeated or too long field), a media type other than a form (415), a body too large (413).
+      const description = err.validation !== undefined ? `Invalid field: ${err.message}` : err.message
+      return reply.code(statusCode).send({ error: 'invalid_request', error_description: description })
+    }
+    request.log.error({ err }, 'token request failed')
+    return reply.code(500).send({ error: 'server_error', error_description: `Something went wrong; quote request id ${request.id}` })
+  })
+
+  async function passwordGrant (body: TokenRequest): Promise<TokenResponse> {
+    const username = required(body, 'username')
+    const password = required(body, 'password')
+    const user = await app.users.find(username)
+    // The same argon2 work whether or not the user exists, so timing does not tell (API.md /token).
+    const valid = user === undefined ? await app.passwords.verifyDummy(password) : await app.passwords.verify(user.password_hash, password)
+    if (user === undefined || !valid) throw new OAuthError('invalid_grant', 'Wrong username or password')
+    if (user.disabled) throw new OAuthError('invalid_grant', 'This user is disabled')
+    const scopes = grantedScopes(body.scope, user.roles)
+    if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, await app.passwords.hash(password))
+    const { token, expiresIn } = app.tokens.issueAccessToken({
+      username, roles: user.roles, scopes, generation: user.token_generation, loginId: randomToken(12)
+    })
+    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' ') }
+  }
+
+  app.post('/token', {
+    config: { public: true },
+    schema: {
+      summary: 'Get an access token (OAuth 2.0 password grant)',
+      description: 'RFC 6749 §4.3. Send `application/x-www-form-urlencoded`. Client credentials are not needed and are ignored.',
+      tags: ['oauth'],
+      consumes: ['application/x-www-form-urlencoded'],
+      body: TokenRequestSchema,
+      response: { 200: TokenResponseSchema, 400: OAuthErrorSchema, 415: OAuthErrorSchema, 429: OAuthErrorSchema, 503: OAuthErrorSchema }
+    }
+  }, async (request) => {
+    const grantType = request.body.grant_type ?? 'password'
+    if (grantType === 'password') return await passwordGrant(request.body)
+    throw new OAuthError('unsupported_grant_type', `Grant type "${grantType}" is not supported`)
+  })
+}
+
+export default oauth

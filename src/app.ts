@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { HashCost } from './passwords.js'
+import errors from '../plugins/errors.js'
+import passwords from '../plugins/passwords.js'
+import db from '../plugins/db.js'
+import docs from '../plugins/docs.js'
+import auth from '../plugins/auth.js'
+import health from '../routes/health.js'
+import oauth from '../routes/oauth.js'
+import openapi from '../routes/openapi.js'
+import me from '../routes/me.js'
+import hello from '../routes/hello.js'
+import items from '../routes/items.js'
+import users from '../routes/users.js'
+
+export interface AppOptions {
+  config: Config
+  /** Fastify's logger option; defaults to pino at config.logLevel. */
+  logger?: FastifyServerOptions['logger']
+  /** 'test' makes argon2 cheap; never use it for real passwords. */
+  hashCost?: HashCost
+  /** Clock in milliseconds, for tests that move time. */
+  now?: () => number
+}
+
+/** Builds the app, un-booted: `listen`, `inject` and `ready` boot it. No I/O happens here. */
+export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
+    },
+    // Unknown body properties are a 400, not silently dropped (API.md "Routes").
+    ajv: { customOptions: { removeAdditional: false } },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
+  app.register(errors)
+  app.register(passwords, { hashCost })
+  app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
+  app.register(docs, { config })
+  app.register(auth, { config })
+
+  app.register(health)
+  app.register(oauth, { config })
+  app.register(openapi)
+  app.register(me)
+  app.register(hello)
+  app.register(items)
+  app.register(users)
+  return app
+}

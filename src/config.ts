@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const seconds = (fallback: number) => Type.Integer({ minimum: 1, maximum: 10 * 365 * 24 * 3600, default: fallback })
+
+const EnvSchema = Type.Object({
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  DATABASE_PATH: Type.String({ minLength: 1, default: './data/app.db' }),
+  JWT_SECRET: Type.Optional(Type.String()),
+  JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_PREVIOUS_PUBLIC_KEYS: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  ACCESS_TOKEN_TTL: seconds(1800),
+  REFRESH_TOKEN_TTL: seconds(1209600),
+  DEMO_USERS: Type.Optional(Type.Boolean()),
+  NODE_ENV: Type.Optional(Type.String()),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
+  LOGIN_WINDOW: seconds(900),
+  TOKEN_RATE_LIMIT: Type.Integer({ minimum: 0, default: 300 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
+  CORS_ORIGINS: Type.Optional(Type.String())
+})
+
+type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  host: string
+  port: number
+  databasePath: string
+  /** HS256 key; undefined means "make a random one for this start". */
+  jwtSecret?: string
+  /** PEM text of the signing key, read from JWT_PRIVATE_KEY_FILE. */
+  jwtPrivateKey?: string
+  /** PEM texts of retired public keys that still verify (JWT_PREVIOUS_PUBLIC_KEYS). */
+  jwtPreviousPublicKeys: string[]
+  issuer: string
+  audience: string
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  demoUsers: boolean
+  production: boolean
+  loginMaxFailures: number
+  loginWindow: number
+  tokenRateLimit: number
+  logLevel: string
+  corsOrigins: string[]
+}
+
+export class ConfigError extends Error {
+  constructor (variable: string, problem: string) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function readPem (variable: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(variable, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
+/** Parses the environment once, at start. Throws ConfigError naming the first bad variable. */
+export function loadConfig (env: Record<string, string | undefined>): Config {
+  const known: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    // An empty variable means "unset", as in a shell `FOO= npm start`.
+    if (value !== undefined && value !== '') known[key] = value
+  }
+  const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, known)) as Env
+  const firstError = Value.Errors(EnvSchema, parsed).First()
+  if (firstError !== undefined) {
+    const variable = firstError.path.split('/')[1] ?? 'environment'
+    throw new ConfigError(variable, `${firstError.message} (got "${known[variable] ?? ''}")`)
+  }
+
+  const production = parsed.NODE_ENV === 'production'
+  if (parsed.JWT_SECRET !== undefined && Buffer.byteLength(parsed.JWT_SECRET) < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes')
+  }
+  if (production && parsed.JWT_SECRET === undefined && parsed.JWT_PRIVATE_KEY_FILE === undefined) {
+    throw new ConfigError('JWT_SECRET', 'NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE')
+  }
+  const demoUsers = parsed.DEMO_USERS ?? !production
+  if (production && demoUsers) {
+    throw new ConfigError('DEMO_USERS', 'must not be true when NODE_ENV=production')
+  }
+
+  const origin = `http://${parsed.HOST.includes(':') ? `[${parsed.HOST}]` : parsed.HOST}:${parsed.PORT}`
+  const issuer = parsed.JWT_ISSUER ?? origin
+  return {
+    host: parsed.HOST,
+    port: parsed.PORT,
+    databasePath: parsed.DATABASE_PATH,
+    jwtSecret: parsed.JWT_SECRET,
+    jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined ? undefined : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE),
+    jwtPreviousPublicKeys: (parsed.JWT_PREVIOUS_PUBLIC_KEYS ?? '').split(',').map((path) => path.trim()).filter(Boolean)
+      .map((path) => readPem('JWT_PREVIOUS_PUBLIC_KEYS', path)),
+    issuer,
+    audience: parsed.JWT_AUDIENCE ?? issuer,
+    accessTokenTtl: parsed.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: parsed.REFRESH_TOKEN_TTL,
+    demoUsers,
+    production,
+    loginMaxFailures: parsed.LOGIN_MAX_FAILURES,
+    loginWindow: parsed.LOGIN_WINDOW,
+    tokenRateLimit: parsed.TOKEN_RATE_LIMIT,
+    logLevel: parsed.LOG_LEVEL,
+    corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean)
+  }
+}

@@ -1,0 +1,86 @@
+import { availableParallelism } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import argon2 from 'argon2'
+
+/** 'owasp': argon2id at OWASP's minimum (19 MiB, t=2, p=1). 'test': the cheapest argon2id, for test speed only. */
+export type HashCost = 'owasp' | 'test'
+
+const COSTS = {
+  owasp: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+  test: { memoryCost: 8, timeCost: 1, parallelism: 1 }
+} as const
+
+export class HasherBusyError extends Error {
+  constructor () {
+    super('Too many password checks are waiting')
+    this.name = 'HasherBusyError'
+  }
+}
+
+export interface PasswordHasher {
+  hash (password: string): Promise<string>
+  /** False for a wrong password or a hash this server cannot read; HasherBusyError when the queue is full. */
+  verify (hash: string, password: string): Promise<boolean>
+  /** Spends the same work as verify() on a user that does not exist, so timing does not tell. */
+  verifyDummy (password: string): Promise<false>
+  needsRehash (hash: string): boolean
+}
+
+export interface HasherOptions {
+  cost?: HashCost
+  /** Hashes running at once on libuv's thread pool. */
+  concurrency?: number
+  /** Hashes waiting for a slot before new ones are refused with HasherBusyError. */
+  maxQueued?: number
+}
+
+/**
+ * argon2 runs on libuv's thread pool, off the event loop. The slots bound how many run at
+ * once and the queue bounds how many wait, so a login storm is shed (503) instead of
+ * growing memory and latency without bound.
+ */
+export function createPasswordHasher ({ cost = 'owasp', concurrency = availableParallelism(), maxQueued = concurrency * 16 }: HasherOptions = {}): PasswordHasher {
+  const options: argon2.HashOptions = { type: argon2.argon2id, ...COSTS[cost] }
+  const waiting: Array<() => void> = []
+  let running = 0
+  let dummyHash: Promise<string> | undefined
+
+  async function withSlot<T> (work: () => Promise<T>): Promise<T> {
+    if (running >= concurrency) {
+      if (waiting.length >= maxQueued) throw new HasherBusyError()
+      await new Promise<void>((resolve) => waiting.push(resolve))
+    } else {
+      running++
+    }
+    try {
+      return await work()
+    } finally {
+      const next = waiting.shift()
+      // The slot passes straight to the next waiter, so `running` stays the same.
+      if (next === undefined) running--
+      else next()
+    }
+  }
+
+  async function verify (hash: string, password: string): Promise<boolean> {
+    if (!hash.startsWith('$argon2')) return false
+    return await withSlot(async () => {
+      try {
+        return await argon2.verify(hash, password)
+      } catch {
+        return false
+      }
+    })
+  }
+
+  return {
+    hash: async (password) => await withSlot(async () => await argon2.hash(password, options)),
+    verify,
+    async verifyDummy (password) {
+      dummyHash ??= argon2.hash(randomBytes(16).toString('hex'), options)
+      await verify(await dummyHash, password)
+      return false
+    },
+    needsRehash: (hash) => !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, COSTS[cost])
+  }
+}

@@ -1,0 +1,119 @@
+import type { SqliteDatabase } from '../db.js'
+import type { Role } from '../policy.js'
+
+/** A user as stored. `password_hash` never leaves the server: response schemas omit it. */
+export interface UserRecord {
+  username: string
+  email: string | null
+  full_name: string | null
+  password_hash: string
+  disabled: boolean
+  roles: Role[]
+  /** Bumped whenever earlier tokens must stop working (password, roles, disabled). */
+  token_generation: number
+  created_at: string
+}
+
+export interface NewUser {
+  username: string
+  password_hash: string
+  roles: Role[]
+  email?: string | null
+  full_name?: string | null
+  disabled?: boolean
+}
+
+export type UserChanges = Partial<Pick<UserRecord, 'email' | 'full_name' | 'password_hash' | 'disabled' | 'roles'>>
+
+export interface Page { limit: number, offset: number }
+
+export class UsernameTakenError extends Error {
+  constructor (username: string) {
+    super(`Username "${username}" is taken`)
+    this.name = 'UsernameTakenError'
+  }
+}
+
+/** Storage of users. Async so that a networked store (PostgreSQL) can implement it too. */
+export interface UsersRepository {
+  find (username: string): Promise<UserRecord | undefined>
+  list (page: Page): Promise<{ users: UserRecord[], total: number }>
+  count (): Promise<number>
+  /** Throws UsernameTakenError. */
+  create (user: NewUser, now: Date): Promise<UserRecord>
+  /** Changing the password, roles or disabled bumps token_generation. Undefined when missing. */
+  update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
+  /** Replaces the hash only, without revoking tokens (a rehash on login). */
+  replaceHash (username: string, passwordHash: string): Promise<void>
+  delete (username: string): Promise<boolean>
+}
+
+interface UserRow extends Omit<UserRecord, 'disabled' | 'roles'> { disabled: number, roles: string }
+
+function toRecord (row: UserRow): UserRecord {
+  return { ...row, disabled: row.disabled === 1, roles: JSON.parse(row.roles) as Role[] }
+}
+
+const CHANGEABLE_COLUMNS: ReadonlyArray<keyof UserChanges> = ['email', 'full_name', 'password_hash', 'disabled', 'roles']
+const REVOKING_CHANGES: ReadonlyArray<keyof UserChanges> = ['password_hash', 'roles', 'disabled']
+
+export function createUsersRepository (db: SqliteDatabase): UsersRepository {
+  const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
+  const listStatement = db.prepare<[number, number], UserRow>('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
+  const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
+  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, created_at)
+    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @created_at)`)
+  const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ?')
+  const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
+
+  const find = (username: string): UserRecord | undefined => {
+    const row = findStatement.get(username)
+    return row === undefined ? undefined : toRecord(row)
+  }
+
+  return {
+    find: async (username) => find(username),
+    async list ({ limit, offset }) {
+      return { users: listStatement.all(limit, offset).map(toRecord), total: countStatement.get()?.total ?? 0 }
+    },
+    count: async () => countStatement.get()?.total ?? 0,
+    async create (user, now) {
+      try {
+        insertStatement.run({
+          username: user.username,
+          email: user.email ?? null,
+          full_name: user.full_name ?? null,
+          password_hash: user.password_hash,
+          disabled: user.disabled === true ? 1 : 0,
+          roles: JSON.stringify(user.roles),
+          created_at: now.toISOString()
+        })
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UsernameTakenError(user.username)
+        throw err
+      }
+      return find(user.username) as UserRecord
+    },
+    async update (username, changes) {
+      const columns: string[] = []
+      const values: Record<string, unknown> = { username }
+      for (const key of CHANGEABLE_COLUMNS) {
+        const value = changes[key]
+        if (value === undefined) continue
+        columns.push(`${key} = @${key}`)
+        values[key] = key === 'roles' ? JSON.stringify(value) : key === 'disabled' ? (value === true ? 1 : 0) : value
+      }
+      if (REVOKING_CHANGES.some((key) => changes[key] !== undefined)) columns.push('token_generation = token_generation + 1')
+      if (columns.length > 0) {
+        // Column names come from CHANGEABLE_COLUMNS, never from input.
+        const result = db.prepare(`UPDATE users SET ${columns.join(', ')} WHERE username = @username`).run(values)
+        if (result.changes === 0) return undefined
+      }
+      return find(username)
+    },
+    async replaceHash (username, passwordHash) {
+      replaceHashStatement.run(passwordHash, username)
+    },
+    delete: async (username) => deleteStatement.run(username).changes > 0
+  }
+}

@@ -1,0 +1,30 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+
+function start (): void {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`Configuration error: ${err.message}\n`)
+    process.exit(1)
+  }
+
+  const app = buildApp({ config })
+
+  // API.md "Running": finish what was received, close the database, exit 0 within 10 s.
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+
+  app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+    app.log.error({ err }, 'could not start')
+    process.exit(1)
+  })
+}
+
+start()

@@ -1,0 +1,95 @@
+import type { Role } from './policy.js'
+import type { UserRecord, UsersRepository } from './repositories/users.js'
+
+/** What the authorization hook needs to know of a user on every request. */
+export interface UserState {
+  roles: readonly Role[]
+  disabled: boolean
+  generation: number
+}
+
+export interface UserStateCache {
+  /** The cached state: null for a user known not to exist, undefined when not cached or stale. */
+  peek (username: string): UserState | null | undefined
+  load (username: string): Promise<UserState | null>
+  /** Called by every write, so the next request sees it (API.md: "take effect immediately"). */
+  update (username: string, user: UserRecord | undefined): void
+}
+
+export interface UserStateCacheOptions {
+  load: (username: string) => Promise<UserRecord | undefined>
+  now: () => number
+  /** Entries are re-read after this long, so writes by another process (the CLI) show up too. */
+  ttlMs?: number
+  maxEntries?: number
+}
+
+export function toUserState (user: UserRecord | undefined): UserState | null {
+  return user === undefined ? null : { roles: user.roles, disabled: user.disabled, generation: user.token_generation }
+}
+
+/**
+ * In-process cache of user state, so that authorizing a request reads no database.
+ * This process's writes update it at once; other writers are seen after `ttlMs`.
+ */
+export function createUserStateCache ({ load, now, ttlMs = 5000, maxEntries = 50_000 }: UserStateCacheOptions): UserStateCache {
+  const entries = new Map<string, { state: UserState | null, expires: number }>()
+  const loading = new Map<string, Promise<UserState | null>>()
+
+  function store (username: string, state: UserState | null): void {
+    entries.delete(username)
+    if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string)
+    entries.set(username, { state, expires: now() + ttlMs })
+  }
+
+  return {
+    peek (username) {
+      const entry = entries.get(username)
+      return entry === undefined || entry.expires <= now() ? undefined : entry.state
+    },
+    load (username) {
+      const pending = loading.get(username)
+      if (pending !== undefined) return pending
+      const read = load(username).then((user) => {
+        const state = toUserState(user)
+        // A write during the read has already stored newer state: keep that one.
+        if (loading.get(username) === read) {
+          loading.delete(username)
+          store(username, state)
+        }
+        return state
+      }, (err: unknown) => {
+        if (loading.get(username) === read) loading.delete(username)
+        throw err
+      })
+      loading.set(username, read)
+      return read
+    },
+    update (username, user) {
+      loading.delete(username)
+      store(username, toUserState(user))
+    }
+  }
+}
+
+/** The users repository, with every write reflected in the cache as it happens. */
+export function keepingStateCurrent (users: UsersRepository, cache: UserStateCache): UsersRepository {
+  return {
+    ...users,
+    async create (user, now) {
+      const created = await users.create(user, now)
+      cache.update(created.username, created)
+      return created
+    },
+    async update (username, changes) {
+      const updated = await users.update(username, changes)
+      cache.update(username, updated)
+      return updated
+    },
+    async delete (username) {
+      const deleted = await users.delete(username)
+      cache.update(username, undefined)
+      return deleted
+    }
+  }
+}
