@@ -72,6 +72,12 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     // An empty variable means "unset", as in a shell `FOO= npm start`.
     if (value !== undefined && value !== '') known[key] = value
   }
+  for (const [key, value] of Object.entries(known)) {
+    // Value.Convert would truncate "1.5" to 1; a whole number must be written as one.
+    if (EnvSchema.properties[key as keyof Env].type === 'integer' && !/^-?\d+$/.test(value)) {
+      throw new ConfigError(key, `must be a whole number (got "${value}")`)
+    }
+  }
   const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, known)) as Env
   const firstError = Value.Errors(EnvSchema, parsed).First()
   if (firstError !== undefined) {
