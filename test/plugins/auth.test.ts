@@ -1,4 +1,5 @@
 import t from 'tap'
+import { generateKeyPairSync } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { BOB, JOHNDOE, buildTestApp, call, login, TEST_SECRET } from '../helper.js'
 
@@ -56,6 +57,8 @@ t.test('bad tokens answer 401 invalid_token with a description', async (t) => {
     'alg NONE': `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg nOnE': `${b64({ alg: 'nOnE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg HS512': forge(claims(), { algorithm: 'HS512' }),
+    'alg RS256 (HS/RS confusion)': forge(claims(), { algorithm: 'RS256', key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
+    'alg EdDSA': forge(claims(), { algorithm: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
     'typ JWT': forge(claims(), { typ: 'JWT' }),
     'wrong iss': forge(claims({ iss: 'https://evil.example' })),
     'wrong aud': forge(claims({ aud: 'https://other.example' })),
