@@ -39,10 +39,11 @@ const MIN_RSA_BITS = 2048
 function algorithmOf (key: KeyObject): AsymmetricAlgorithm {
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA'
   if (key.asymmetricKeyType === 'rsa') {
-    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) throw new KeyError(`RSA keys must have at least ${MIN_RSA_BITS} bits`)
+    // Node sets modulusLength on every RSA key.
+    if ((key.asymmetricKeyDetails as { modulusLength: number }).modulusLength < MIN_RSA_BITS) throw new KeyError(`RSA keys must have at least ${MIN_RSA_BITS} bits`)
     return 'RS256'
   }
-  throw new KeyError(`${key.asymmetricKeyType ?? 'this'} keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)`)
+  throw new KeyError(`${String(key.asymmetricKeyType)} keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)`)
 }
 
 /** RFC 7638 §3.2: SHA-256 of the required members only, in lexicographic order, base64url. */

@@ -65,6 +65,24 @@ t.test('two concurrent refreshes with one token that both pass the first check: 
   await t.rejects(logins.refresh(winner.refreshToken, undefined), new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked'))
 })
 
+t.test('a login revoked while its refresh is under way answers invalid_grant without rotating', async (t) => {
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let arrived = (): void => {}
+  const waiting = new Promise<void>((resolve) => { arrived = resolve })
+  const { logins, bob } = await setup(t, (find) => async (username) => {
+    arrived()
+    await gate
+    return await find(username)
+  })
+  const { loginId, refreshToken } = await logins.start(bob, ['items:read'])
+  const refreshing = logins.refresh(refreshToken, undefined)
+  await waiting
+  await logins.revokeLogin(loginId)
+  release()
+  await t.rejects(refreshing, new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked'))
+})
+
 t.test('a revoked login is remembered for the retention, then forgotten at the next revocation', async (t) => {
   const { logins, clock } = await setup(t)
   await logins.revokeLogin('first')

@@ -69,4 +69,5 @@ t.test('claimsProblem refuses a token expired by the app clock beyond the skew',
   t.equal(claimsProblem({ ...claims, exp: now - 30 }, now), undefined)
   t.equal(claimsProblem({ ...claims, exp: now - 31 }, now), 'The access token expired')
   t.equal(claimsProblem({ ...claims, exp: '1' }, now), 'The access token expired')
+  t.equal(claimsProblem({ ...claims, iat: '1', exp: now }, now), 'The token has no issue time')
 })
