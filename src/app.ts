@@ -41,7 +41,9 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
   app.register(passwords, { hashCost })
-  app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
+  app.register(db, {
+    path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+  })
   app.register(docs, { config })
   app.register(auth, { config })
 
