@@ -9,6 +9,7 @@ import docs from '../plugins/docs.js'
 import auth from '../plugins/auth.js'
 import health from '../routes/health.js'
 import oauth from '../routes/oauth.js'
+import wellKnown from '../routes/well-known.js'
 import openapi from '../routes/openapi.js'
 import me from '../routes/me.js'
 import hello from '../routes/hello.js'
@@ -49,6 +50,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
 
   app.register(health)
   app.register(oauth, { config })
+  app.register(wellKnown, { config })
   app.register(openapi)
   app.register(me)
   app.register(hello)
