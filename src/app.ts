@@ -11,6 +11,7 @@ import docs from '../plugins/docs.js'
 import auth from '../plugins/auth.js'
 import health from '../routes/health.js'
 import oauth from '../routes/oauth.js'
+import wellKnown from '../routes/well-known.js'
 import openapi from '../routes/openapi.js'
 import me from '../routes/me.js'
 import hello from '../routes/hello.js'
@@ -47,12 +48,15 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
   app.register(passwords, { hashCost })
-  app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
+  app.register(db, {
+    path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+  })
   app.register(docs, { config })
   app.register(auth, { config })
 
   app.register(health)
   app.register(oauth, { config })
+  app.register(wellKnown, { config })
   app.register(openapi)
   app.register(me)
   app.register(hello)
