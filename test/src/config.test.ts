@@ -1,4 +1,5 @@
 import t from 'tap'
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -68,11 +69,16 @@ t.test('production refuses to start without a secret or with demo users', async 
 
 t.test('key files are read at load, and an unreadable one names its variable', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'config-'))
+  const pair = generateKeyPairSync('ed25519')
+  const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString()
   const key = join(dir, 'key.pem')
-  writeFileSync(key, 'PEM TEXT')
-  const config = loadConfig({ JWT_PRIVATE_KEY_FILE: key, JWT_PREVIOUS_PUBLIC_KEYS: `${key}, ${key}` })
-  t.equal(config.jwtPrivateKey, 'PEM TEXT')
-  t.same(config.jwtPreviousPublicKeys, ['PEM TEXT', 'PEM TEXT'])
+  const previous = join(dir, 'previous.pem')
+  writeFileSync(key, privatePem)
+  writeFileSync(previous, publicPem)
+  const config = loadConfig({ JWT_PRIVATE_KEY_FILE: key, JWT_PREVIOUS_PUBLIC_KEYS: `${previous}, ${previous}` })
+  t.equal(config.jwtPrivateKey, privatePem)
+  t.same(config.jwtPreviousPublicKeys, [publicPem, publicPem])
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
   t.throws(() => loadConfig({ JWT_PREVIOUS_PUBLIC_KEYS: join(dir, 'gone.pem') }), /^JWT_PREVIOUS_PUBLIC_KEYS: cannot read/)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: key }).production, true, 'a key file satisfies production')

@@ -38,10 +38,11 @@ t.test('the users repository replaces a hash without revoking, and ignores empty
   const db = openDatabase(':memory:')
   t.teardown(() => db.close())
   const users = createUsersRepository(db)
-  await users.create({ username: 'dave', password_hash: 'old', roles: ['client'] }, new Date(0))
+  await users.create({ username: 'dave', password_hash: 'old', roles: ['client'] }, new Date(1000))
   await users.replaceHash('dave', 'new')
-  t.match(await users.find('dave'), { password_hash: 'new', token_generation: 0, created_at: '1970-01-01T00:00:00.000Z' })
+  t.match(await users.find('dave'), { password_hash: 'new', token_generation: 0, created_at: '1970-01-01T00:00:01.000Z' })
   t.match(await users.update('dave', {}), { username: 'dave', token_generation: 0 })
   t.equal(await users.update('nobody', { email: 'x@example.com' }), undefined)
   await t.rejects(users.create({ username: 'dave', password_hash: 'x', roles: [] }, new Date(0)), { name: 'UsernameTakenError' })
 })
+

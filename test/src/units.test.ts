@@ -43,7 +43,7 @@ t.test('jti round-trips generation and login, and refuses other shapes', async (
 })
 
 t.test('claimsProblem names missing or future claims', async (t) => {
-  const ok = { sub: 'bob', scope: '', jti: makeJti(0, 'l'), iat: 100 }
+  const ok = { sub: 'bob', scope: '', jti: makeJti(0, 'l'), iat: 100, exp: 200 }
   t.equal(claimsProblem(ok, 100), undefined)
   t.equal(claimsProblem({ ...ok, iat: 131 }, 100), 'The token is issued in the future')
   t.equal(claimsProblem({ ...ok, iat: 130 }, 100), undefined)
