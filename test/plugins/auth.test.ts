@@ -152,7 +152,7 @@ t.test('a route naming an unknown scope stops the start, naming the route', asyn
   app.register(async (scoped) => {
     scoped.get('/x', { config: { scopes: ['nope' as 'items:read'] } }, async () => ({}))
   })
-  await t.rejects(app.ready(), /GET,HEAD \/x: unknown scope "nope"|GET \/x: unknown scope "nope"/)
+  await t.rejects(async () => await app.ready(), /GET,HEAD \/x: unknown scope "nope"|GET \/x: unknown scope "nope"/)
 })
 
 t.test('a route naming an unknown role stops the start, naming the route', async (t) => {
@@ -160,7 +160,7 @@ t.test('a route naming an unknown role stops the start, naming the route', async
   app.register(async (scoped) => {
     scoped.post('/y', { config: { roles: ['root' as 'admin'] } }, async () => ({}))
   })
-  await t.rejects(app.ready(), /POST \/y: unknown role "root"/)
+  await t.rejects(async () => await app.ready(), /POST \/y: unknown role "root"/)
 })
 
 t.test('a route without config is protected by default', async (t) => {
