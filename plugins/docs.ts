@@ -61,7 +61,10 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { persistAuthorization: false, displayRequestDuration: true },
-    initOAuth: { usePkceWithAuthorizationCodeGrant: false }
+    initOAuth: { usePkceWithAuthorizationCodeGrant: false },
+    // "Try it out" and Authorize go to the server that served the page. The issuer URL in
+    // /openapi.json may be another origin (localhost vs 127.0.0.1, a port, a proxy), which fails CORS.
+    transformSpecification: (spec) => ({ ...spec, servers: [{ url: '/', description: 'The server that served this page' }] })
   })
 }
 
