@@ -19,7 +19,7 @@ function describe (errors: readonly ErrorObject[]): string[] {
       ? [fieldName(path, String(error.params.missingProperty)), 'is required']
       : error.keyword === 'additionalProperties'
         ? [fieldName(path, String(error.params.additionalProperty)), 'is not a known field']
-        : [fieldName(path), error.message ?? 'is invalid']
+        : [fieldName(path), String(error.message)]
     // The first error of a field tells; a Nullable union adds "must be null" and "anyOf" after it.
     if (!byField.has(field)) byField.set(field, message)
   }
@@ -34,5 +34,5 @@ export function createValidator<T extends TSchema> (schema: T): Validator<T> {
   const ajv = new Ajv({ allErrors: true })
   addFormats(ajv)
   const check = ajv.compile(schema)
-  return (value) => check(value) ? { value: value as Static<T> } : { problems: describe(check.errors ?? []) }
+  return (value) => check(value) ? { value: value as Static<T> } : { problems: describe(check.errors as ErrorObject[]) }
 }

@@ -36,6 +36,12 @@ t.test('createMany() creates none when the list names a user twice', async (t) =
   t.equal(await users.count(), 0)
 })
 
+t.test('createMany() passes other database errors on, and creates none', async (t) => {
+  const users = repository(t)
+  await t.rejects(users.createMany([user('alice'), user('bob', { password_hash: null as unknown as string })], NOW), { code: 'SQLITE_CONSTRAINT_NOTNULL' })
+  t.equal(await users.count(), 0)
+})
+
 // API.md "Authentication and authorization": changes take effect immediately, so the cache must learn of imports too.
 t.test('createMany() through keepingStateCurrent() puts the new users in the user-state cache', async (t) => {
   const users = repository(t)
