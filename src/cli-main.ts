@@ -134,8 +134,8 @@ function check (result: { problems?: readonly string[] }): void {
 const ProfileSchema = Type.Omit(CreateUserSchema, ['password'])
 const SetRolesSchema = Type.Object({ roles: RolesSchema })
 
-// Longer than any password the API accepts (1024 characters of up to 4 bytes): stop reading there.
-const MAX_STDIN_BYTES = 8192
+// Far longer than any password the API accepts (1024 characters): stop reading there.
+const MAX_STDIN_LENGTH = 8192
 
 /** The first line of a piped standard input. */
 async function readFirstLine (stdin: CliInput): Promise<string> {
@@ -144,7 +144,7 @@ async function readFirstLine (stdin: CliInput): Promise<string> {
     text += String(chunk)
     const end = text.indexOf('\n')
     if (end >= 0) return text.slice(0, end).replace(/\r$/, '')
-    if (text.length > MAX_STDIN_BYTES) break
+    if (text.length > MAX_STDIN_LENGTH) break
   }
   return text
 }
@@ -166,7 +166,9 @@ function hiddenLines (stdin: CliInput): { next: () => Promise<string>, close: ()
         lines.push(current)
         current = ''
       } else if (char === '\u0003' || char === '\u0004') {
+        // Cancelling drops what was typed before, even whole lines.
         stopped ??= 'Cancelled'
+        lines.length = 0
       } else if (char === '\u007f' || char === '\b') {
         current = Array.from(current).slice(0, -1).join('')
       } else if (char >= ' ') {

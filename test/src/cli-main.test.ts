@@ -163,6 +163,7 @@ t.test('on a terminal, two different passwords, Ctrl-C or the end of input creat
   const cases: Record<string, string[]> = {
     'The passwords do not match': ['correct horse\r', 'correct house\r'],
     Cancelled: ['correct\u0003'],
+    'Cancelled ': ['correct horse\rcorrect horse\r\u0003'],
     'No password entered': ['correct horse\r']
   }
   for (const [message, keys] of Object.entries(cases)) {
@@ -171,7 +172,7 @@ t.test('on a terminal, two different passwords, Ctrl-C or the end of input creat
     terminal.end()
     const run = await cli(['user', 'add', 'carol', '--roles', 'admin'], { terminal })
     t.equal(run.code, 1, message)
-    t.match(run.stderr, `error: ${message}\n`)
+    t.match(run.stderr, `error: ${message.trim()}\n`)
     t.same(terminal.rawModes, [true, false])
   }
   t.equal(await repository().count(), 0)
