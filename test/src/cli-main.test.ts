@@ -10,7 +10,7 @@ import { createPasswordHasher } from '../../src/passwords.js'
 import { createUsersRepository, type UsersRepository } from '../../src/repositories/users.js'
 import { buildTestApp, tokenRequest } from '../helper.js'
 
-const FIXTURE = fileURLToPath(new URL('../../../shared/fixtures/fastapi-users.json', import.meta.url))
+const FIXTURE = fileURLToPath(new URL('../fixtures/fastapi-users.json', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const NOW = Date.parse('2026-01-02T03:04:05.000Z')
 

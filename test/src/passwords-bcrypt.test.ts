@@ -4,7 +4,7 @@ import t from 'tap'
 import { createPasswordHasher, isSupportedHash } from '../../src/passwords.js'
 
 // API.md "Demo users": the passlib bcrypt hashes of the FastAPI example verify these same passwords.
-const fastapiUsers = JSON.parse(readFileSync(new URL('../../../shared/fixtures/fastapi-users.json', import.meta.url), 'utf8')) as
+const fastapiUsers = JSON.parse(readFileSync(new URL('../fixtures/fastapi-users.json', import.meta.url), 'utf8')) as
   Record<string, { hashed_password: string }>
 const JOHNDOE_HASH = fastapiUsers.johndoe!.hashed_password
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { ImportError, parseFastApiUsers } from '../../src/user-import.js'
 
-const FIXTURE = readFileSync(new URL('../../../shared/fixtures/fastapi-users.json', import.meta.url), 'utf8')
+const FIXTURE = readFileSync(new URL('../fixtures/fastapi-users.json', import.meta.url), 'utf8')
 const fixture = JSON.parse(FIXTURE) as Record<string, Record<string, unknown>>
 const JOHNDOE = fixture.johndoe!
 
