@@ -41,6 +41,8 @@ export interface UsersRepository {
   count (): Promise<number>
   /** Throws UsernameTakenError. */
   create (user: NewUser, now: Date): Promise<UserRecord>
+  /** All or none, in one transaction (an import). Throws UsernameTakenError for the first name taken. */
+  createMany (users: readonly NewUser[], now: Date): Promise<UserRecord[]>
   /** Changing the password, roles or disabled bumps token_generation. Undefined when missing. */
   update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
   /** Replaces the hash only, without revoking tokens (a rehash on login). */
@@ -71,6 +73,24 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
     return row === undefined ? undefined : toRecord(row)
   }
 
+  const insert = (user: NewUser, now: Date): void => {
+    try {
+      insertStatement.run({
+        username: user.username,
+        email: user.email ?? null,
+        full_name: user.full_name ?? null,
+        password_hash: user.password_hash,
+        disabled: user.disabled === true ? 1 : 0,
+        roles: JSON.stringify(user.roles),
+        created_at: now.toISOString()
+      })
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UsernameTakenError(user.username)
+      throw err
+    }
+  }
+  const insertAll = db.transaction((users: readonly NewUser[], now: Date) => { for (const user of users) insert(user, now) })
+
   return {
     find: async (username) => find(username),
     async list ({ limit, offset }) {
@@ -78,21 +98,12 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
     },
     count: async () => countStatement.get()?.total ?? 0,
     async create (user, now) {
-      try {
-        insertStatement.run({
-          username: user.username,
-          email: user.email ?? null,
-          full_name: user.full_name ?? null,
-          password_hash: user.password_hash,
-          disabled: user.disabled === true ? 1 : 0,
-          roles: JSON.stringify(user.roles),
-          created_at: now.toISOString()
-        })
-      } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UsernameTakenError(user.username)
-        throw err
-      }
+      insert(user, now)
       return find(user.username) as UserRecord
+    },
+    async createMany (users, now) {
+      insertAll(users, now)
+      return users.map((user) => find(user.username) as UserRecord)
     },
     async update (username, changes) {
       const columns: string[] = []
