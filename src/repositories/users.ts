@@ -45,8 +45,11 @@ export interface UsersRepository {
   createMany (users: readonly NewUser[], now: Date): Promise<UserRecord[]>
   /** Changing the password, roles or disabled bumps token_generation. Undefined when missing. */
   update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
-  /** Replaces the hash only, without revoking tokens (a rehash on login). */
-  replaceHash (username: string, passwordHash: string): Promise<void>
+  /**
+   * Replaces the hash only, without revoking tokens (a rehash on login), and only while the
+   * stored hash is still `previousHash`: a password changed meanwhile is not overwritten.
+   */
+  replaceHash (username: string, previousHash: string, passwordHash: string): Promise<boolean>
   delete (username: string): Promise<boolean>
 }
 
@@ -65,7 +68,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
   const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, created_at)
     VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @created_at)`)
-  const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ?')
+  const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?')
   const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
 
   const find = (username: string): UserRecord | undefined => {
@@ -122,9 +125,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
       }
       return find(username)
     },
-    async replaceHash (username, passwordHash) {
-      replaceHashStatement.run(passwordHash, username)
-    },
+    replaceHash: async (username, previousHash, passwordHash) => replaceHashStatement.run(passwordHash, username, previousHash).changes > 0,
     delete: async (username) => deleteStatement.run(username).changes > 0
   }
 }
