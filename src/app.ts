@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import errors from '../plugins/errors.js'
+import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
 import docs from '../plugins/docs.js'
@@ -46,6 +47,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
 
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
+  app.register(rateLimit, { config })
   app.register(passwords, { hashCost })
   app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
   app.register(docs, { config })
