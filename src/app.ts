@@ -5,6 +5,8 @@ import addFormats from 'ajv-formats'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import errors from '../plugins/errors.js'
+import securityHeaders from '../plugins/security-headers.js'
+import cors from '../plugins/cors.js'
 import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
@@ -47,6 +49,8 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
 
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
+  app.register(securityHeaders)
+  app.register(cors, { config })
   app.register(rateLimit, { config })
   app.register(passwords, { hashCost })
   app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
