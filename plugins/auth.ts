@@ -6,7 +6,7 @@ import type { Config } from '../src/config.js'
 import { HttpError } from '../src/errors.js'
 import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
 import {
-  ACCESS_TOKEN_TYPE, CLOCK_SKEW_SECONDS, accessTokenClaims, bearerToken, claimsProblem, parseJti,
+  ACCESS_TOKEN_TYPE, CLOCK_SKEW_SECONDS, MAX_ACCESS_TOKEN_LENGTH, accessTokenClaims, bearerToken, claimsProblem, parseJti,
   type AccessTokenClaims, type AuthUser
 } from '../src/tokens.js'
 import type { UserState } from '../src/user-state.js'
@@ -138,6 +138,7 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
     const lookup = bearerToken(request.headers.authorization)
     if (lookup.kind === 'missing') return done(new HttpError(401, 'Authentication required', NO_CREDENTIALS))
     if (lookup.kind === 'malformed') return done(invalidToken('The Authorization header is malformed'))
+    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return done(invalidToken('The access token is too long'))
     let claims: AccessTokenClaims
     try {
       claims = app.jwt.verify<AccessTokenClaims>(lookup.token)

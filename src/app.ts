@@ -7,6 +7,7 @@ import type { HashCost } from './passwords.js'
 import errors from '../plugins/errors.js'
 import securityHeaders from '../plugins/security-headers.js'
 import cors from '../plugins/cors.js'
+import jsonBody from '../plugins/json-body.js'
 import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
@@ -51,6 +52,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(errors)
   app.register(securityHeaders)
   app.register(cors, { config })
+  app.register(jsonBody)
   app.register(rateLimit, { config })
   app.register(passwords, { hashCost })
   app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
