@@ -45,6 +45,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
     if (err instanceof OAuthError) {
+      request.log.debug({ error: err.error, reason: err.message }, 'token request refused')
       return reply.code(err.statusCode).headers(err.headers).send({ error: err.error, error_description: err.message })
     }
     if (err instanceof HasherBusyError) {

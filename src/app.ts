@@ -4,6 +4,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
+import { REDACTED, REDACTED_PATHS, serializeRequest } from './logging.js'
 import errors from '../plugins/errors.js'
 import securityHeaders from '../plugins/security-headers.js'
 import cors from '../plugins/cors.js'
@@ -23,7 +24,7 @@ import users from '../routes/users.js'
 
 export interface AppOptions {
   config: Config
-  /** Fastify's logger option; defaults to pino at config.logLevel. */
+  /** Fastify's logger option (pino at config.logLevel by default); redaction is always added. */
   logger?: FastifyServerOptions['logger']
   /** 'test' makes argon2 cheap; never use it for real passwords. */
   hashCost?: HashCost
@@ -34,10 +35,7 @@ export interface AppOptions {
 /** Builds the app, un-booted: `listen`, `inject` and `ready` boot it. No I/O happens here. */
 export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
-    },
+    logger: loggerOptions(config, logger),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -67,6 +65,17 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(items)
   app.register(users)
   return app
+}
+
+function loggerOptions (config: Config, logger: AppOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false) return false
+  const options = typeof logger === 'object' ? logger : {}
+  return {
+    level: config.logLevel,
+    ...options,
+    redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+    serializers: { ...options.serializers, req: serializeRequest }
+  }
 }
 
 function createAjv (options: AjvOptions): Ajv {
