@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { openDatabase, type SqliteDatabase } from '../src/db.js'
+import { createDatabaseCheck, openDatabase, type DatabaseCheck, type SqliteDatabase } from '../src/db.js'
 import { seedDemoUsers } from '../src/demo-users.js'
 import { createItemsRepository, type ItemsRepository } from '../src/repositories/items.js'
 import { createUsersRepository, type UsersRepository } from '../src/repositories/users.js'
@@ -9,6 +9,7 @@ import { createUserStateCache, keepingStateCurrent, type UserStateCache } from '
 declare module 'fastify' {
   interface FastifyInstance {
     db: SqliteDatabase
+    databaseCheck: DatabaseCheck
     /** Every write through it updates `userState` at once. */
     users: UsersRepository
     items: ItemsRepository
@@ -18,6 +19,8 @@ declare module 'fastify' {
   }
 }
 
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
 export interface DbPluginOptions { path: string, demoUsers: boolean, now: () => number }
 
 async function db (app: FastifyInstance, { path, demoUsers, now }: DbPluginOptions): Promise<void> {
@@ -26,6 +29,18 @@ async function db (app: FastifyInstance, { path, demoUsers, now }: DbPluginOptio
   const users = createUsersRepository(database)
   const userState = createUserStateCache({ load: users.find, now })
   app.decorate('db', database)
+  const check = createDatabaseCheck(database, path)
+  app.decorate('databaseCheck', check)
+  // A write to a removed database file would vanish at restart: refuse it (503) until the file is back.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (READ_METHODS.has(request.method)) return done()
+    try {
+      check.assertFile()
+      done()
+    } catch (err) {
+      done(err as Error)
+    }
+  })
   app.decorate('now', now)
   app.decorate('userState', userState)
   app.decorate('users', keepingStateCurrent(users, userState))

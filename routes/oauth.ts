@@ -4,6 +4,7 @@ import type { FastifyError } from 'fastify'
 import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
 import { HasherBusyError } from '../src/passwords.js'
+import { isDatabaseFault } from '../src/db.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
 import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse } from '../src/schemas/oauth.js'
 import { randomToken } from '../src/tokens.js'
@@ -47,6 +48,11 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     if (err instanceof OAuthError) {
       request.log.debug({ error: err.error, reason: err.message }, 'token request refused')
       return reply.code(err.statusCode).headers(err.headers).send({ error: err.error, error_description: err.message })
+    }
+    if (isDatabaseFault(err)) {
+      request.log.error({ err }, 'token request failed: database unavailable')
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
+        .send({ error: 'temporarily_unavailable', error_description: `The service is unavailable; retry shortly (request id ${request.id})` })
     }
     if (err instanceof HasherBusyError) {
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
