@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import { REDACTED, REDACTED_PATHS, serializeRequest } from './logging.js'
 import errors from '../plugins/errors.js'
+import shutdown from '../plugins/shutdown.js'
 import securityHeaders from '../plugins/security-headers.js'
 import cors from '../plugins/cors.js'
 import jsonBody from '../plugins/json-body.js'
@@ -48,6 +49,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
 
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
+  app.register(shutdown)
   app.register(securityHeaders)
   app.register(cors, { config })
   app.register(jsonBody)
