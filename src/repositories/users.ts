@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { SqliteDatabase } from '../db.js'
 import type { Role } from '../policy.js'
 
@@ -54,6 +55,9 @@ function toRecord (row: UserRow): UserRecord {
   return { ...row, disabled: row.disabled === 1, roles: JSON.parse(row.roles) as Role[] }
 }
 
+// 2^47: random first generations collide with odds of 1 in 10^14, and fit parseJti's 15 digits.
+const FIRST_GENERATION_RANGE = 2 ** 47
+
 const CHANGEABLE_COLUMNS: ReadonlyArray<keyof UserChanges> = ['email', 'full_name', 'password_hash', 'disabled', 'roles']
 const REVOKING_CHANGES: ReadonlyArray<keyof UserChanges> = ['password_hash', 'roles', 'disabled']
 
@@ -61,8 +65,8 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
   const listStatement = db.prepare<[number, number], UserRow>('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
   const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
-  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, created_at)
-    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @created_at)`)
+  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
+    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @token_generation, @created_at)`)
   const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ?')
   const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
 
@@ -86,6 +90,8 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
           password_hash: user.password_hash,
           disabled: user.disabled === true ? 1 : 0,
           roles: JSON.stringify(user.roles),
+          // Not 0: a user deleted and created again under the same name must not accept the old user's tokens.
+          token_generation: randomInt(FIRST_GENERATION_RANGE),
           created_at: now.toISOString()
         })
       } catch (err) {
