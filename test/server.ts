@@ -19,7 +19,8 @@ export interface ServerProcess {
 export function startServer (env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: process.env.NODE_OPTIONS ?? '', HOST: '127.0.0.1', PORT: '0', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', // Not tap's NODE_OPTIONS: tap adds its coverage hook to spawned processes itself, and a second copy skewed the merged coverage.
+      NODE_OPTIONS: '', HOST: '127.0.0.1', PORT: '0', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, unknown>> = []
