@@ -7,7 +7,7 @@ import { HttpError } from '../src/errors.js'
 import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
 import { createKeySet, type PublicJwk } from '../src/keys.js'
 import {
-  ACCESS_TOKEN_TYPE, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem, keyVerifier, parseJti, verifierByKid,
+  ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem, keyVerifier, parseJti, verifierByKid,
   type AccessTokenClaims, type AuthUser, type TokenVerifier
 } from '../src/tokens.js'
 import type { UserState } from '../src/user-state.js'
@@ -145,6 +145,14 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   })
 }
 
+/** Every refusal is logged at debug with its reason (the error's fixed message), never with the token. */
+function loggingRefusals (request: FastifyRequest, done: HookHandlerDoneFunction): HookHandlerDoneFunction {
+  return (err?: Error) => {
+    if (err instanceof HttpError) request.log.debug({ statusCode: err.statusCode, reason: err.message }, 'request refused')
+    done(err)
+  }
+}
+
 /** Built once per route: checks token, user state, scopes, roles (API.md "Authentication and authorization"). */
 function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: readonly Scope[]): onRequestHookHandler {
   const scopeChallenge = { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` }
@@ -165,10 +173,12 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
     done()
   }
 
-  return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) {
+    const done = loggingRefusals(request, next)
     const lookup = bearerToken(request.headers.authorization)
     if (lookup.kind === 'missing') return done(new HttpError(401, 'Authentication required', NO_CREDENTIALS))
     if (lookup.kind === 'malformed') return done(invalidToken('The Authorization header is malformed'))
+    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return done(invalidToken('The access token is too long'))
     let claims: AccessTokenClaims
     try {
       claims = app.tokens.verifyAccessToken(lookup.token)

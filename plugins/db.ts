@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { openDatabase, type SqliteDatabase } from '../src/db.js'
+import { createDatabaseCheck, openDatabase, type DatabaseCheck, type SqliteDatabase } from '../src/db.js'
 import { seedDemoUsers } from '../src/demo-users.js'
 import { createLoginService, revokingLogins, type LoginService } from '../src/logins.js'
 import { createItemsRepository, type ItemsRepository } from '../src/repositories/items.js'
@@ -12,6 +12,7 @@ import { createUserStateCache, keepingStateCurrent, type UserStateCache } from '
 declare module 'fastify' {
   interface FastifyInstance {
     db: SqliteDatabase
+    databaseCheck: DatabaseCheck
     /** Every write through it updates `userState` at once, and revokes logins when it must. */
     users: UsersRepository
     items: ItemsRepository
@@ -23,6 +24,8 @@ declare module 'fastify' {
     now: () => number
   }
 }
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface DbPluginOptions {
   path: string
@@ -40,6 +43,18 @@ async function db (app: FastifyInstance, { path, demoUsers, now, accessTokenTtl,
   const users = createUsersRepository(database)
   const userState = createUserStateCache({ load: users.find, now })
   app.decorate('db', database)
+  const check = createDatabaseCheck(database, path)
+  app.decorate('databaseCheck', check)
+  // A write to a removed database file would vanish at restart: refuse it (503) until the file is back.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (READ_METHODS.has(request.method)) return done()
+    try {
+      check.assertFile()
+      done()
+    } catch (err) {
+      done(err as Error)
+    }
+  })
   app.decorate('now', now)
   app.decorate('userState', userState)
   const refreshTokens = createRefreshTokensRepository(database)

@@ -1,10 +1,11 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { isDatabaseFault } from '../src/db.js'
 
 /** The one root error handler: Fastify's shape, headers from the error kept, 5xx masked and logged. */
 async function errors (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
-    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    const statusCode = isDatabaseFault(err) ? 503 : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
     if (statusCode >= 500) {
       request.log.error({ err }, 'request failed')
       return reply.code(statusCode).send({ statusCode, error: statusCode === 503 ? 'Service Unavailable' : 'Internal Server Error', message: `Something went wrong; quote request id ${request.id}` })

@@ -17,7 +17,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     try {
-      app.db.prepare('SELECT 1').get()
+      app.databaseCheck.assertWritable()
       return { status: 'ok' as const }
     } catch (err) {
       request.log.error({ err }, 'database does not answer')

@@ -4,11 +4,14 @@ import type { FastifyError } from 'fastify'
 import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
 import { HasherBusyError } from '../src/passwords.js'
+import { isDatabaseFault } from '../src/db.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
 import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
 import { parseJti } from '../src/tokens.js'
+import { createLoginThrottle } from '../src/login-throttle.js'
+import type { UserRecord } from '../src/repositories/users.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -41,10 +44,17 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   await app.register(formbody)
 
   app.addHook('onSend', async (_request, reply) => { reply.headers(NO_STORE) })
+  const throttle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
 
   app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
     if (err instanceof OAuthError) {
+      request.log.debug({ error: err.error, reason: err.message }, 'token request refused')
       return reply.code(err.statusCode).headers(err.headers).send({ error: err.error, error_description: err.message })
+    }
+    if (isDatabaseFault(err)) {
+      request.log.error({ err }, 'token request failed: database unavailable')
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
+        .send({ error: 'temporarily_unavailable', error_description: `The service is unavailable; retry shortly (request id ${request.id})` })
     }
     if (err instanceof HasherBusyError) {
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
@@ -60,13 +70,31 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     return reply.code(500).send({ error: 'server_error', error_description: `Something went wrong; quote request id ${request.id}` })
   })
 
-  async function passwordGrant (body: TokenRequest): Promise<TokenResponse> {
+  /** The user, when the password is right. Throttled before any hashing; only wrong passwords count (API.md "Tokens"). */
+  async function checkPassword (username: string, password: string, address: string): Promise<UserRecord | undefined> {
+    const attempt = await throttle.attempt(username, address)
+    if (!attempt.allowed) {
+      // No RFC 6749 code fits; temporarily_unavailable tells a client to come back later, as Retry-After says.
+      throw new OAuthError('temporarily_unavailable', `Too many failed logins for this username from your address; retry in ${attempt.retryAfterSeconds} s`,
+        429, { 'retry-after': String(attempt.retryAfterSeconds) })
+    }
+    try {
+      const user = await app.users.find(username)
+      // The same argon2 work whether or not the user exists, so timing does not tell (API.md /token).
+      const valid = user === undefined ? await app.passwords.verifyDummy(password) : await app.passwords.verify(user.password_hash, password)
+      if (valid) await attempt.release()
+      return valid ? user : undefined
+    } catch (err) {
+      await attempt.release()
+      throw err
+    }
+  }
+
+  async function passwordGrant (body: TokenRequest, address: string): Promise<TokenResponse> {
     const username = required(body, 'username')
     const password = required(body, 'password')
-    const user = await app.users.find(username)
-    // The same argon2 work whether or not the user exists, so timing does not tell (API.md /token).
-    const valid = user === undefined ? await app.passwords.verifyDummy(password) : await app.passwords.verify(user.password_hash, password)
-    if (user === undefined || !valid) throw new OAuthError('invalid_grant', 'Wrong username or password')
+    const user = await checkPassword(username, password, address)
+    if (user === undefined) throw new OAuthError('invalid_grant', 'Wrong username or password')
     if (user.disabled) throw new OAuthError('invalid_grant', 'This user is disabled')
     const scopes = grantedScopes(body.scope, user.roles)
     if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, user.password_hash, await app.passwords.hash(password))
@@ -112,7 +140,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     }
   }, async (request) => {
     const grantType = request.body.grant_type ?? 'password'
-    if (grantType === 'password') return await passwordGrant(request.body)
+    if (grantType === 'password') return await passwordGrant(request.body, request.ip)
     if (grantType === 'refresh_token') return await refreshGrant(request.body)
     throw new OAuthError('unsupported_grant_type', `Grant type "${grantType}" is not supported`)
   })

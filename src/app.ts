@@ -4,7 +4,13 @@ import { Ajv, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
+import { REDACTED, REDACTED_PATHS, serializeRequest } from './logging.js'
 import errors from '../plugins/errors.js'
+import shutdown from '../plugins/shutdown.js'
+import securityHeaders from '../plugins/security-headers.js'
+import cors from '../plugins/cors.js'
+import jsonBody from '../plugins/json-body.js'
+import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
 import docs from '../plugins/docs.js'
@@ -20,7 +26,7 @@ import users from '../routes/users.js'
 
 export interface AppOptions {
   config: Config
-  /** Fastify's logger option; defaults to pino at config.logLevel. */
+  /** Fastify's logger option (pino at config.logLevel by default); redaction is always added. */
   logger?: FastifyServerOptions['logger']
   /** 'test' makes argon2 cheap; never use it for real passwords. */
   hashCost?: HashCost
@@ -31,10 +37,7 @@ export interface AppOptions {
 /** Builds the app, un-booted: `listen`, `inject` and `ready` boot it. No I/O happens here. */
 export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }: AppOptions): FastifyInstance {
   const app = Fastify({
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
-    },
+    logger: loggerOptions(config, logger),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -47,6 +50,11 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
 
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
+  app.register(shutdown)
+  app.register(securityHeaders)
+  app.register(cors, { config })
+  app.register(jsonBody)
+  app.register(rateLimit, { config })
   app.register(passwords, { hashCost })
   app.register(db, {
     path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
@@ -63,6 +71,17 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(items)
   app.register(users)
   return app
+}
+
+function loggerOptions (config: Config, logger: AppOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false) return false
+  const options = typeof logger === 'object' ? logger : {}
+  return {
+    level: config.logLevel,
+    ...options,
+    redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+    serializers: { ...options.serializers, req: serializeRequest }
+  }
 }
 
 function createAjv (options: AjvOptions): Ajv {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 
@@ -65,7 +65,62 @@ export function openDatabase (path: string): SqliteDatabase {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
+  // The driver is synchronous: a wait for another process's lock stalls every request, so keep it short.
+  db.pragma('busy_timeout = 250')
   migrate(db)
   return db
+}
+
+/** The database cannot serve: answered 503, not 500 (API.md "Routes", /ready). */
+export class DatabaseUnavailableError extends Error {
+  constructor (reason: string) {
+    super(`Database unavailable: ${reason}`)
+    this.name = 'DatabaseUnavailableError'
+  }
+}
+
+// SQLite result codes that mean "the database cannot serve now" rather than "this statement is wrong".
+const FAULT_CODES = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN|FULL|CORRUPT|NOTADB|PROTOCOL|PERM)/
+
+/** True for an error that comes from the database being unavailable: locked, read-only, gone, closed. */
+export function isDatabaseFault (err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string') return FAULT_CODES.test(code)
+  return err instanceof TypeError && err.message === 'The database connection is not open'
+}
+
+function fileIdentity (path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
+}
+
+export interface DatabaseCheck {
+  /** Throws DatabaseUnavailableError unless the file is still the one opened (its writes would be lost otherwise). */
+  assertFile (): void
+  /** Throws unless the database could take a write now: its file in place, no other lock, not read-only. Writes nothing. */
+  assertWritable (): void
+}
+
+export function createDatabaseCheck (db: SqliteDatabase, path: string): DatabaseCheck {
+  const opened = path === ':memory:' ? undefined : fileIdentity(path)
+  function assertFile (): void {
+    // SQLite keeps using a removed file's inode in WAL mode, and every write since would vanish at restart.
+    if (opened !== undefined && fileIdentity(path) !== opened) throw new DatabaseUnavailableError('the database file was removed or replaced')
+  }
+  return {
+    assertFile,
+    assertWritable () {
+      assertFile()
+      try {
+        db.exec('BEGIN IMMEDIATE')
+        // Rewriting the header in a transaction that is rolled back meets every read-only check and writes nothing.
+        db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`)
+      } catch (err) {
+        throw new DatabaseUnavailableError((err as Error).message)
+      } finally {
+        if (db.open && db.inTransaction) db.exec('ROLLBACK')
+      }
+    }
+  }
 }

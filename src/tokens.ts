@@ -7,6 +7,9 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt'
 /** RFC 8725 §3.8 leeway, applied to exp, nbf and iat. */
 export const CLOCK_SKEW_SECONDS = 30
 
+/** Ours are under 1 kB; a longer one was not issued here and is refused before any decoding or hashing. */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096
+
 /** RFC 9068 §2.2 claims of our access tokens. */
 export interface AccessTokenClaims {
   iss: string

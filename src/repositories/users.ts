@@ -66,8 +66,8 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
   const listStatement = db.prepare<[number, number], UserRow>('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
   const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
-  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, created_at)
-    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @created_at)`)
+  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
+    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @token_generation, @created_at)`)
   const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?')
   const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
 
@@ -85,6 +85,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
         password_hash: user.password_hash,
         disabled: user.disabled === true ? 1 : 0,
         roles: JSON.stringify(user.roles),
+        token_generation: 0,
         created_at: now.toISOString()
       })
     } catch (err) {

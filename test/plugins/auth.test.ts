@@ -1,5 +1,6 @@
 import t from 'tap'
 import { generateKeyPairSync } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import { BOB, JOHNDOE, buildTestApp, call, login, TEST_SECRET } from '../helper.js'
 
@@ -17,6 +18,12 @@ function claims (overrides: Record<string, unknown> = {}): Record<string, unknow
 function forge (payload: Record<string, unknown>, { key = TEST_SECRET, algorithm = 'HS256', typ = 'at+jwt' }: { key?: string, algorithm?: string, typ?: string } = {}): string {
   const sign = createSigner({ key, algorithm: algorithm as 'HS256', header: { alg: algorithm as 'HS256', typ } })
   return sign(payload)
+}
+
+/** A jti this server accepts for the user now: users start at a random token generation. */
+function liveJti (app: FastifyInstance, username: string): string {
+  const row = app.db.prepare('SELECT token_generation FROM users WHERE username = ?').get(username) as { token_generation: number }
+  return `${row.token_generation}.testlogin.abc`
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -86,9 +93,10 @@ t.test('bad tokens answer 401 invalid_token with a description', async (t) => {
 t.test('a token within the 30 s clock skew is accepted', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
-  const expiredRecently = forge(claims({ iat: now() - 600, exp: now() - 20 }))
+  const jti = liveJti(app, 'johndoe')
+  const expiredRecently = forge(claims({ iat: now() - 600, exp: now() - 20, jti }))
   t.equal((await call(app, expiredRecently, { method: 'GET', url: '/users/me' })).statusCode, 200)
-  const issuedSlightlyAhead = forge(claims({ iat: now() + 20, nbf: now() + 20 }))
+  const issuedSlightlyAhead = forge(claims({ iat: now() + 20, nbf: now() + 20, jti }))
   t.equal((await call(app, issuedSlightlyAhead, { method: 'GET', url: '/users/me' })).statusCode, 200)
 })
 
@@ -135,7 +143,7 @@ t.test('a user without the route role answers 403 without WWW-Authenticate', asy
 t.test('roles come from the user, not from the token\'s roles claim', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
-  const bobClaimingAdmin = forge(claims({ sub: 'bob', roles: ['admin'], scope: 'items:read' }))
+  const bobClaimingAdmin = forge(claims({ sub: 'bob', roles: ['admin'], scope: 'items:read', jti: liveJti(app, 'bob') }))
   const res = await call(app, bobClaimingAdmin, { method: 'GET', url: '/admin-only' })
   t.equal(res.statusCode, 403)
 })

@@ -349,7 +349,7 @@ t.test('the secure-api entry point runs as a process: exit codes and a password 
   const { env, repository } = setup(t)
   // The same Node options and environment as this test (tap's TypeScript loader), so the source runs as is.
   async function run (argv: string[], stdin: string): Promise<Run> {
-    const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/cli.ts'), ...argv], { env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/cli.ts'), ...argv], { env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env } })
     child.stdin.end(stdin)
     let stdout = ''
     let stderr = ''

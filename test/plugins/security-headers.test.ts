@@ -1,0 +1,72 @@
+import t from 'tap'
+import { buildTestApp } from '../helper.js'
+
+function directives (header: unknown): Map<string, string[]> {
+  const map = new Map<string, string[]>()
+  for (const part of String(header).split(';')) {
+    const [name, ...values] = part.trim().split(/\s+/)
+    if (name !== undefined && name !== '') map.set(name, values)
+  }
+  return map
+}
+
+/** Whether a CSP source list admits a same-origin URL without inline code ('self' only matters here). */
+function allowsSelf (sources: string[] | undefined): boolean {
+  return sources !== undefined && sources.includes("'self'")
+}
+
+// Issue 4.2: security headers on every answer; the API's JSON loads and runs nothing.
+t.test('API answers carry helmet headers and a policy that allows nothing', async (t) => {
+  const app = buildTestApp(t)
+  for (const url of ['/health', '/users/me', '/no/such/route', '/openapi.json']) {
+    const res = await app.inject({ method: 'GET', url })
+    const csp = directives(res.headers['content-security-policy'])
+    t.same(csp.get('default-src'), ["'none'"], url)
+    t.same(csp.get('frame-ancestors'), ["'none'"], url)
+    t.same(csp.get('base-uri'), ["'none'"], url)
+    t.same(csp.get('form-action'), ["'none'"], url)
+    t.equal(res.headers['x-content-type-options'], 'nosniff', url)
+    t.equal(res.headers['x-frame-options'], 'DENY', url)
+    t.equal(res.headers['referrer-policy'], 'no-referrer', url)
+    t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', url)
+    t.match(res.headers['strict-transport-security'], /^max-age=\d+/, url)
+  }
+})
+
+t.test('Swagger UI at /docs loads under its policy: only same-origin scripts and styles, none inline', async (t) => {
+  const app = buildTestApp(t)
+  const page = await app.inject({ method: 'GET', url: '/docs/' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /^text\/html/)
+  const csp = directives(page.headers['content-security-policy'])
+  const scriptSrc = csp.get('script-src')
+  t.same(scriptSrc, ["'self'"], 'no unsafe-inline or unsafe-eval for scripts')
+  t.same(csp.get('script-src-attr'), ["'none'"])
+  t.ok(allowsSelf(csp.get('style-src')))
+  t.ok(allowsSelf(csp.get('connect-src')), 'Try it out and Authorize call this API')
+  t.same(csp.get('frame-ancestors'), ["'none'"])
+  t.notOk(csp.has('upgrade-insecure-requests'), 'the server speaks plain HTTP by default')
+
+  const html = page.body
+  const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)]
+  t.ok(scripts.length >= 3, 'the page has its scripts')
+  for (const [, attributes = '', body = ''] of scripts) {
+    t.equal(body.trim(), '', 'no inline script')
+    const src = /\bsrc="([^"]+)"/.exec(attributes)?.[1]
+    t.ok(src !== undefined && !/^[a-z]+:|^\/\//i.test(src), `script ${String(src)} is same-origin, which 'self' allows`)
+    const url = new URL(src as string, 'http://api.test/docs/')
+    const res = await app.inject({ method: 'GET', url: url.pathname })
+    t.equal(res.statusCode, 200, url.pathname)
+    t.match(res.headers['content-type'], /javascript/, url.pathname)
+  }
+  t.notMatch(html, /<style\b/, 'no inline style element')
+  t.notMatch(html, /\sstyle="/, 'no inline style attribute')
+  t.notMatch(html, /\son[a-z]+=/i, 'no inline event handler')
+  for (const [, href = ''] of html.matchAll(/<link\b[^>]*\bhref="([^"]+)"/g)) {
+    t.notMatch(href, /^[a-z]+:|^\/\//i, `${href} is same-origin`)
+    t.equal((await app.inject({ method: 'GET', url: new URL(href, 'http://api.test/docs/').pathname })).statusCode, 200, href)
+  }
+  const initializer = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' })
+  t.match(initializer.body, /resolveUrl\('\.\/json'\)/, 'the document comes from this origin')
+  t.equal(directives(initializer.headers['content-security-policy']).get('script-src')?.join(' '), "'self'")
+})

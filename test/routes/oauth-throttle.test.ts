@@ -1,0 +1,105 @@
+import t from 'tap'
+import { HasherBusyError } from '../../src/passwords.js'
+import { ALICE, BOB, buildTestApp, tokenRequest } from '../helper.js'
+
+const THROTTLED = { LOGIN_MAX_FAILURES: '3', LOGIN_WINDOW: '900' }
+
+async function loginFrom (app: Parameters<typeof tokenRequest>[0], form: Record<string, string>, remoteAddress = '127.0.0.1') {
+  return await app.inject({
+    method: 'POST',
+    url: '/token',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(form).toString()
+  })
+}
+
+// API.md "Tokens": too many failed attempts → 429 with Retry-After and an OAuth2 error body.
+t.test('LOGIN_MAX_FAILURES wrong passwords for one username from one address answer 429, even to the right password', async (t) => {
+  let now = 1_800_000_000_000
+  const app = buildTestApp(t, { env: THROTTLED, now: () => now })
+  for (let i = 0; i < 3; i++) {
+    t.equal((await tokenRequest(app, { username: 'bob', password: 'wrong' })).statusCode, 400)
+    now += 100_000
+  }
+  const res = await tokenRequest(app, { ...BOB })
+  t.equal(res.statusCode, 429)
+  // The first failure leaves the 900 s window 600 s from now.
+  t.equal(res.headers['retry-after'], '600')
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.same(res.json(), { error: 'temporarily_unavailable', error_description: 'Too many failed logins for this username from your address; retry in 600 s' })
+})
+
+t.test('the window slides: a slot frees when the oldest failure is LOGIN_WINDOW old', async (t) => {
+  let now = 1_800_000_000_000
+  const app = buildTestApp(t, { env: THROTTLED, now: () => now })
+  for (let i = 0; i < 3; i++) await tokenRequest(app, { username: 'bob', password: 'wrong' })
+  now += 899_000
+  t.equal((await tokenRequest(app, { ...BOB })).headers['retry-after'], '1')
+  now += 1000
+  t.equal((await tokenRequest(app, { ...BOB })).statusCode, 200)
+})
+
+t.test('a throttled attempt is answered before any password hashing', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  await app.ready()
+  let hashings = 0
+  const { verify, verifyDummy } = app.passwords
+  app.passwords.verify = async (hash, password) => { hashings++; return await verify(hash, password) }
+  app.passwords.verifyDummy = async (password) => { hashings++; return await verifyDummy(password) }
+  for (let i = 0; i < 3; i++) await tokenRequest(app, { username: 'bob', password: 'wrong' })
+  t.equal(hashings, 3)
+  for (let i = 0; i < 5; i++) t.equal((await tokenRequest(app, { username: 'bob', password: 'wrong' })).statusCode, 429)
+  t.equal(hashings, 3)
+})
+
+t.test('successful logins are not counted and do not reset the count', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  for (let i = 0; i < 10; i++) t.equal((await tokenRequest(app, { ...BOB })).statusCode, 200)
+  await tokenRequest(app, { username: 'bob', password: 'wrong' })
+  await tokenRequest(app, { username: 'bob', password: 'wrong' })
+  t.equal((await tokenRequest(app, { ...BOB })).statusCode, 200)
+  t.equal((await tokenRequest(app, { username: 'bob', password: 'wrong' })).statusCode, 400, 'the third failure')
+  t.equal((await tokenRequest(app, { ...BOB })).statusCode, 429)
+})
+
+t.test('the count is per address: another address can still log in', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  for (let i = 0; i < 3; i++) await loginFrom(app, { username: 'bob', password: 'wrong' }, '10.0.0.1')
+  t.equal((await loginFrom(app, { ...BOB }, '10.0.0.1')).statusCode, 429)
+  t.equal((await loginFrom(app, { ...BOB }, '10.0.0.2')).statusCode, 200)
+  t.equal((await loginFrom(app, { username: 'johndoe', password: 'secret' }, '10.0.0.1')).statusCode, 200, 'and another username from the same address')
+})
+
+t.test('unknown usernames are throttled exactly like real ones', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED, now: () => 1_800_000_000_000 })
+  const answers = async (username: string) => {
+    const seen = []
+    for (let i = 0; i < 5; i++) {
+      const res = await tokenRequest(app, { username, password: 'wrong' })
+      seen.push([res.statusCode, res.headers['retry-after'], res.body])
+    }
+    return seen
+  }
+  const real = await answers('bob')
+  t.same(await answers('nobody'), real)
+  t.same(real.map(([status]) => status), [400, 400, 400, 429, 429])
+})
+
+t.test('a right password for a disabled user is not a failure', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  for (let i = 0; i < 5; i++) {
+    const res = await tokenRequest(app, { ...ALICE })
+    t.same(res.json(), { error: 'invalid_grant', error_description: 'This user is disabled' })
+  }
+})
+
+t.test('an attempt whose password was never checked is not a failure', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  await app.ready()
+  const verify = app.passwords.verify
+  app.passwords.verify = async () => { throw new HasherBusyError() }
+  for (let i = 0; i < 5; i++) t.equal((await tokenRequest(app, { username: 'bob', password: 'wrong' })).statusCode, 503)
+  app.passwords.verify = verify
+  t.equal((await tokenRequest(app, { ...BOB })).statusCode, 200)
+})

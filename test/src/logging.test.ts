@@ -1,0 +1,70 @@
+import t from 'tap'
+import { scrubUrl, serializeRequest } from '../../src/logging.js'
+import { buildLoggedApp } from '../logs.js'
+import { call, tokenRequest } from '../helper.js'
+
+t.test('scrubUrl hides the values of credential parameters and keeps the rest', async (t) => {
+  t.equal(scrubUrl('/token?username=bob&password=hunter2&scope=a'), '/token?username=bob&password=[redacted]&scope=a')
+  t.equal(scrubUrl('/items?ACCESS_TOKEN=abc.def#x'), '/items?ACCESS_TOKEN=[redacted]#x')
+  t.equal(scrubUrl('/x?refresh_token=r&token=t&client_secret=s&new_password=n&current_password=c'),
+    '/x?refresh_token=[redacted]&token=[redacted]&client_secret=[redacted]&new_password=[redacted]&current_password=[redacted]')
+  t.equal(scrubUrl('/items?limit=5&mypassword=x'), '/items?limit=5&mypassword=x')
+  t.equal(scrubUrl('/health'), '/health')
+})
+
+t.test('serializeRequest keeps Fastify\'s fields', async (t) => {
+  t.same(serializeRequest({ method: 'GET', url: '/x?token=1', host: 'h', ip: '1.2.3.4', socket: { remotePort: 5 } }),
+    { method: 'GET', url: '/x?token=[redacted]', host: 'h', remoteAddress: '1.2.3.4', remotePort: 5 })
+  t.same(serializeRequest({ method: 'GET', url: '/', host: 'h', ip: '1.2.3.4' }).remotePort, undefined)
+})
+
+// Issue 4.4: pino redacts authorization, cookies, passwords and tokens.
+t.test('no password, token or credential header reaches any log line, even at trace', async (t) => {
+  const { app, raw } = buildLoggedApp(t)
+  const password = 'secret3'
+  const res = await tokenRequest(app, { username: 'bob', password })
+  const token = res.json<{ access_token: string }>().access_token
+  await call(app, token, { method: 'GET', url: '/users/me', headers: { cookie: 'session=cookie-secret' } })
+  await call(app, token, { method: 'PUT', url: '/users/me/password', payload: { current_password: password, new_password: 'new-password-1' } })
+  await app.inject({ method: 'POST', url: `/token?username=bob&password=query-password-1` })
+  await app.inject({ method: 'GET', url: `/users/me?access_token=${token}` })
+  await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${token}x` } })
+  const log = raw.join('')
+  t.ok(raw.length > 10, 'requests were logged')
+  t.match(log, /password=\[redacted\]/, 'query secrets are replaced')
+  for (const secret of [password, 'new-password-1', 'query-password-1', token, token.split('.')[2] as string, 'cookie-secret']) {
+    t.notOk(log.includes(secret), `log holds no ${secret.slice(0, 12)}…`)
+  }
+})
+
+t.test('credentials in objects given to a log call are redacted', async (t) => {
+  const { app, raw } = buildLoggedApp(t)
+  app.register(async (scoped) => {
+    scoped.post('/echo', { config: { public: true } }, async (request) => {
+      request.log.info({ headers: request.headers, body: request.body }, 'careless debugging')
+      request.log.info({ password: 'top-level-pw', token: 'top-level-token' }, 'more')
+      return {}
+    })
+  })
+  await app.inject({
+    method: 'POST', url: '/echo',
+    headers: { authorization: 'Bearer header-token', cookie: 'sid=header-cookie' },
+    payload: { password: 'body-pw', new_password: 'body-new-pw', access_token: 'body-at', refresh_token: 'body-rt', client_secret: 'body-cs' }
+  })
+  const log = raw.join('')
+  t.match(log, /careless debugging/)
+  t.match(log, /\[redacted\]/)
+  for (const secret of ['header-token', 'header-cookie', 'body-pw', 'body-new-pw', 'body-at', 'body-rt', 'body-cs', 'top-level-pw', 'top-level-token']) {
+    t.notOk(log.includes(secret), secret)
+  }
+})
+
+t.test('a logger given as true gets the same redaction', async (t) => {
+  const { buildApp } = await import('../../src/app.js')
+  const { loadConfig } = await import('../../src/config.js')
+  const { TEST_ENV } = await import('../helper.js')
+  const app = buildApp({ config: loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent' }), logger: true, hashCost: 'test' })
+  t.teardown(async () => await app.close())
+  await app.ready()
+  t.equal(app.log.level, 'silent', 'the configured level applies')
+})
