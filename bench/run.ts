@@ -33,6 +33,7 @@ const REQUEST_TIMEOUT_S = 10
 const SEED_ITEMS = 50
 /** The storm starts this much earlier and ends this much later than the measurement it disturbs. */
 const STORM_LEAD_MS = 1000
+const SMOKE_STORM_LEAD_MS = 250
 const PAUSE_MS = 300
 
 class HarnessError extends Error {}
@@ -198,7 +199,8 @@ async function stopServer (server: Server): Promise<string> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return `The server had already exited (${server.child.exitCode ?? server.child.signalCode})`
   const started = Date.now()
   server.child.kill('SIGTERM')
-  const outcome = await Promise.race([server.exited, sleep(SHUTDOWN_TIMEOUT_MS).then(() => undefined)])
+  // Unreferenced, so a prompt exit does not leave this process waiting for the timer.
+  const outcome = await Promise.race([server.exited, sleep(SHUTDOWN_TIMEOUT_MS, undefined, { ref: false })])
   if (outcome === undefined) {
     server.child.kill('SIGKILL')
     await server.exited
@@ -291,14 +293,16 @@ async function main (): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
   const pinning = choosePinning()
   const info = machine(pinning)
-  const log = (line: string): void => { process.stderr.write(`${line}\n`) }
-  log(`bench: ${options.rounds} round(s) x ${options.duration} s, ${options.connections} connections; ${pinning.description}`)
+  const began = Date.now()
+  const log = (line: string): void => { process.stderr.write(`bench ${((Date.now() - began) / 1000).toFixed(1).padStart(5)}s: ${line}\n`) }
+  log(`${options.rounds} round(s) x ${options.duration} s, ${options.connections} connections; ${pinning.description}`)
 
   const folder = await mkdtemp(join(tmpdir(), 'api-bench-'))
   tempFolder = folder
   let server: Server | undefined
   try {
     server = await startServer(join(folder, 'bench.db'), pinning, options.cpuProfDir)
+    log(`server ${server.pid} answers on ${server.base}`)
     const { base, pid } = server
     const admin = await login(base, 'johndoe', 'secret')
     const client = await login(base, 'bob', 'secret3')
@@ -342,16 +346,18 @@ async function main (): Promise<void> {
       if (res.status < 200 || res.status > 299) throw new HarnessError(`${scenario.spec.label} answered ${res.status}: ${res.body.slice(0, 300)}`)
     }
 
+    log('tokens obtained, items seeded, every scenario answers 2xx once')
+    const lead = options.smoke ? SMOKE_STORM_LEAD_MS : STORM_LEAD_MS
     const storm = async (duration: number): Promise<[LoadSummary, LoadSummary]> => {
       const [stormResult, adminResult] = await Promise.all([
-        runLoad(token(duration + 2 * STORM_LEAD_MS / 1000), pinning),
-        runLoad(adminOnly(duration, STORM_LEAD_MS), pinning)
+        runLoad(token(duration + 2 * lead / 1000), pinning),
+        runLoad(adminOnly(duration, lead), pinning)
       ])
       return [adminResult, stormResult]
     }
 
     if (options.warmup > 0) {
-      log(`bench: warm-up, ${options.warmup} s per scenario`)
+      log(`warm-up, ${options.warmup} s per scenario`)
       for (const scenario of scenarios) {
         await runLoad(scenario.job(options.warmup), pinning)
         await sleep(PAUSE_MS)
@@ -366,11 +372,11 @@ async function main (): Promise<void> {
     }
     for (let round = 1; round <= options.rounds; round++) {
       for (const scenario of scenarios) {
-        log(`bench: round ${round}/${options.rounds} ${scenario.spec.label}`)
+        log(`round ${round}/${options.rounds} ${scenario.spec.label}`)
         record(scenario.spec.key, await runLoad(scenario.job(options.duration), pinning))
         await sleep(PAUSE_MS)
       }
-      log(`bench: round ${round}/${options.rounds} ${stormAdminSpec.label}`)
+      log(`round ${round}/${options.rounds} ${stormAdminSpec.label}`)
       const [adminSample, stormSample] = await storm(options.duration)
       record('stormAdmin', adminSample)
       record('stormToken', stormSample)
@@ -404,7 +410,7 @@ async function main (): Promise<void> {
     for (const verdict of verdictList) process.stdout.write(`${verdictLine(verdict)}\n`)
     await writeFile(`${options.out}.tmp`, text)
     await rename(`${options.out}.tmp`, options.out)
-    log(`\nbench: ${shutdown}; results written to ${options.out}`)
+    log(`${shutdown}; results written to ${options.out}`)
   } catch (err) {
     if (server !== undefined) {
       const state = server.child.exitCode ?? server.child.signalCode
