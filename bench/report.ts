@@ -9,6 +9,18 @@ export interface RowSpec {
   connections: number
   /** Only /token may shed load with 503 + Retry-After (API.md "Tokens"); anywhere else a 503 is an error. */
   mayShed: boolean
+  /** Measured while another row loads the server too, so the server's CPU is not this row's alone. */
+  concurrent: boolean
+}
+
+/** One round's load summary, with what the harness saw of the server meanwhile. */
+export interface Sample extends LoadSummary {
+  /** CPU seconds (user + system, every thread) the server spent during the measurement. */
+  serverCpuSeconds?: number
+  /** Seconds that CPU time was spent over: the longest of the jobs measured together. */
+  windowSeconds?: number
+  /** The server's VmHWM right after the measurement. */
+  peakRssMiB?: number
 }
 
 export interface Row {
@@ -19,6 +31,10 @@ export interface Row {
   okRps: number
   p50: number
   p99: number
+  /** Server CPU over the measurement, in % of one core: near 100 means the server, not the load generator, was the limit. */
+  cpuPercent: number
+  /** Server CPU time per response: the hot path's cost, steadier than req/s on a busy machine. NaN for concurrent rows. */
+  cpuMicrosPerRequest: number
   /** Totals over the rounds. */
   errors: number
   timeouts: number
@@ -26,8 +42,8 @@ export interface Row {
   unexpected: number
   shed: number
   statusCodes: Record<string, number>
-  /** Each round in order, to show drift and noise; peakRssMiB is the server's VmHWM right after it. */
-  perRound: Array<{ okRps: number, p99: number, peakRssMiB: number | undefined }>
+  /** Each round in order, to show drift and noise. */
+  perRound: Sample[]
 }
 
 export interface Machine {
@@ -37,7 +53,7 @@ export interface Machine {
   os: string
   date: string
   pinning: string
-  /** 1-minute load average before and after the run: other work on the machine skews every figure. */
+  /** Load average and CPU pressure before and after the run: other work on the machine skews every figure. */
   load: string
 }
 
@@ -59,7 +75,11 @@ export function median (values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
-export function summarize (spec: RowSpec, samples: readonly LoadSummary[], peaks: ReadonlyArray<number | undefined>): Row {
+function cpuPercent (sample: Sample): number {
+  return 100 * (sample.serverCpuSeconds ?? Number.NaN) / (sample.windowSeconds ?? sample.duration)
+}
+
+export function summarize (spec: RowSpec, samples: readonly Sample[]): Row {
   const statusCodes: Record<string, number> = {}
   let errors = 0
   let timeouts = 0
@@ -84,19 +104,24 @@ export function summarize (spec: RowSpec, samples: readonly LoadSummary[], peaks
     okRps: median(samples.map(okRps)),
     p50: median(samples.map((sample) => sample.p50)),
     p99: median(samples.map((sample) => sample.p99)),
+    cpuPercent: median(samples.map(cpuPercent)),
+    cpuMicrosPerRequest: spec.concurrent
+      ? Number.NaN
+      : median(samples.map((sample) => 1e6 * (sample.serverCpuSeconds ?? Number.NaN) / sample.requests)),
     errors,
     timeouts,
     unexpected,
     shed,
     statusCodes,
-    perRound: samples.map((sample, i) => ({ okRps: okRps(sample), p99: sample.p99, peakRssMiB: peaks[i] }))
+    perRound: [...samples]
   }
 }
 
 const whole = (value: number): string => Number.isFinite(value) ? Math.round(value).toString() : 'n/a'
 const ms = (value: number): string => Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : 'n/a'
 
-export const TABLE_HEADER = ['scenario', 'conns', 'req/s', '2xx/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', '503 shed']
+export const TABLE_HEADER = ['scenario', 'conns', 'req/s', '2xx/s', 'p50 ms', 'p99 ms', 'server CPU %', 'CPU µs/req',
+  'errors', 'timeouts', 'non-2xx', '503 shed']
 
 export function table (rows: readonly Row[]): string {
   const lines = [
@@ -106,6 +131,7 @@ export function table (rows: readonly Row[]): string {
   for (const row of rows) {
     const cells = [
       row.spec.label, String(row.spec.connections), whole(row.rps), whole(row.okRps), ms(row.p50), ms(row.p99),
+      whole(row.cpuPercent), row.spec.concurrent ? '-' : whole(row.cpuMicrosPerRequest),
       String(row.errors), String(row.timeouts), String(row.unexpected), row.spec.mayShed ? String(row.shed) : '-'
     ]
     lines.push(`| ${cells.join(' | ')} |`)
@@ -124,15 +150,18 @@ export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | u
   const itemsList = get('itemsList')
   const stormAdmin = get('stormAdmin')
   const ratio = (a: number, b: number): string => (a / b).toFixed(2)
+  // What the req/s ratio would be if the server's CPU were the only limit: steadier on a busy machine.
+  const cost = (row: Row, base: Row): string =>
+    `; server CPU ${whole(row.cpuMicrosPerRequest)} vs ${whole(base.cpuMicrosPerRequest)} µs/req, ratio ${ratio(base.cpuMicrosPerRequest, row.cpuMicrosPerRequest)} if CPU-bound`
   const out: Verdict[] = []
 
   out.push({
     pass: admin.okRps >= 0.85 * health.okRps,
-    text: `GET /admin-only >= 0.85 x GET /health req/s: ${whole(admin.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(admin.okRps, health.okRps)})`
+    text: `GET /admin-only >= 0.85 x GET /health req/s: ${whole(admin.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(admin.okRps, health.okRps)}${cost(admin, health)})`
   })
   out.push({
     pass: itemsList.okRps >= 0.5 * health.okRps,
-    text: `GET /items?limit=20 >= 0.5 x GET /health req/s: ${whole(itemsList.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(itemsList.okRps, health.okRps)})`
+    text: `GET /items?limit=20 >= 0.5 x GET /health req/s: ${whole(itemsList.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(itemsList.okRps, health.okRps)}${cost(itemsList, health)})`
   })
   out.push({
     pass: stormAdmin.p99 <= 50 && stormAdmin.okRps >= 0.5 * admin.okRps,
@@ -155,8 +184,12 @@ export function verdictLine (verdict: Verdict): string {
 export function detailNote (rows: readonly Row[]): string {
   return rows.map((row) => {
     const codes = Object.entries(row.statusCodes).map(([code, count]) => `${code}: ${count}`).join(', ')
-    const rounds = row.perRound.map((round) =>
-      `${whole(round.okRps)}/s p99 ${ms(round.p99)}${round.peakRssMiB === undefined ? '' : ` VmHWM ${round.peakRssMiB.toFixed(0)}`}`).join(' · ')
+    const rounds = row.perRound.map((round) => {
+      const ok = Object.entries(round.statusCodes).reduce((sum, [code, count]) => code.startsWith('2') ? sum + count : sum, 0)
+      const cpu = round.serverCpuSeconds === undefined ? '' : ` CPU ${whole(cpuPercent(round))}%`
+      const rss = round.peakRssMiB === undefined ? '' : ` VmHWM ${round.peakRssMiB.toFixed(0)}`
+      return `${whole(ok / round.duration)}/s p99 ${ms(round.p99)}${cpu}${rss}`
+    }).join(' · ')
     return `- ${row.spec.label}: ${codes === '' ? 'no responses' : codes}; by round: ${rounds}`
   }).join('\n')
 }
@@ -175,7 +208,8 @@ export function markdown ({ rows, verdictList, peakRssMiB, machine, settings, no
     `${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · Node ${machine.node} · ${machine.os} · load average ${machine.load}`,
     '',
     `${settings.rounds} interleaved round(s) of ${settings.duration} s per scenario (after ${settings.warmup} s of warm-up each); ` +
-      'req/s, 2xx/s, p50 and p99 are medians over the rounds; errors, timeouts, non-2xx and 503 shed are totals. ' +
+      'req/s, 2xx/s, p50, p99 and the server columns are medians over the rounds; errors, timeouts, non-2xx and 503 shed are totals. ' +
+      'Server CPU is user + system time of every server thread over the measurement, in % of one core; CPU µs/req divides it by the responses. ' +
       `${machine.pinning}.`,
     '',
     table(rows),
@@ -186,7 +220,7 @@ export function markdown ({ rows, verdictList, peakRssMiB, machine, settings, no
     ...verdictList.map(verdictLine),
     '```',
     '',
-    'Status codes over all rounds; then 2xx/s, p99 (ms) and the server\'s VmHWM (MiB) after each round:',
+    'Status codes over all rounds; then, for each round, 2xx/s, p99 (ms), server CPU and the server\'s VmHWM (MiB) after it:',
     '',
     detailNote(rows),
     ...(notes.length > 0 ? ['', ...notes.map((note) => `- ${note}`)] : []),

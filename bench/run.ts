@@ -20,7 +20,9 @@ import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { LoadJob, LoadSummary } from './load.js'
-import { markdown, summarize, table, verdictLine, verdicts, type Machine, type Row, type RowKey, type RowSpec, type Settings } from './report.js'
+import {
+  markdown, summarize, table, verdictLine, verdicts, type Machine, type Row, type RowKey, type RowSpec, type Sample, type Settings
+} from './report.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..')
@@ -220,6 +222,18 @@ function peakRssMiB (pid: number): number | undefined {
   }
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc (Linux only). */
+function cpuSeconds (pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in USER_HZ (100/s).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
 async function runLoad (job: LoadJob, pinning: Pinning): Promise<LoadSummary> {
   const [command, args] = nodeCommand(pinning.load, [LOADER, JSON.stringify(job)])
   const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
@@ -270,6 +284,18 @@ interface Scenario {
 
 // --- main -----------------------------------------------------------------------------------
 
+/** Load average and, where the kernel has PSI, the share of the last minute some task waited for a CPU. */
+function busyness (): string {
+  let pressure = ''
+  try {
+    const match = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
+    if (match !== null) pressure = `, CPU pressure ${match[1]}%`
+  } catch {
+    // No PSI here.
+  }
+  return `${(loadavg()[0] ?? 0).toFixed(2)}${pressure}`
+}
+
 function machine (pinning: Pinning): Machine {
   let cpuModel = cpus()[0]?.model ?? 'unknown CPU'
   try {
@@ -285,7 +311,7 @@ function machine (pinning: Pinning): Machine {
     os: `${type()} ${release()}`,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     pinning: pinning.description,
-    load: (loadavg()[0] ?? 0).toFixed(2)
+    load: busyness()
   }
 }
 
@@ -326,7 +352,7 @@ async function main (): Promise<void> {
     const health = job('GET', '/health', {})
     const adminOnly = job('GET', '/admin-only', adminAuth)
     const token = job('POST', '/token', FORM, loginBody)
-    const spec = (key: RowKey, label: string, mayShed = false): RowSpec => ({ key, label, connections: conns, mayShed })
+    const spec = (key: RowKey, label: string, mayShed = false, concurrent = false): RowSpec => ({ key, label, connections: conns, mayShed, concurrent })
     // GET /items reads as bob, a client who sees his own 50 items, while POST /items writes as
     // johndoe: the list's cost should not grow with the rows the write benchmark adds.
     const scenarios: Scenario[] = [
@@ -336,8 +362,8 @@ async function main (): Promise<void> {
       { spec: spec('itemsCreate', 'POST /items'), job: job('POST', '/items', { ...adminAuth, ...JSON_TYPE }, itemBody) },
       { spec: spec('token', 'POST /token', true), job: token }
     ]
-    const stormAdminSpec = spec('stormAdmin', 'GET /admin-only during login storm')
-    const stormTokenSpec = spec('stormToken', 'POST /token (the storm)', true)
+    const stormAdminSpec = spec('stormAdmin', 'GET /admin-only during login storm', false, true)
+    const stormTokenSpec = spec('stormToken', 'POST /token (the storm)', true, true)
 
     // Each measured request must answer as the contract says before we time thousands of them.
     for (const scenario of scenarios) {
@@ -348,36 +374,37 @@ async function main (): Promise<void> {
 
     log('tokens obtained, items seeded, every scenario answers 2xx once')
     const lead = options.smoke ? SMOKE_STORM_LEAD_MS : STORM_LEAD_MS
-    const storm = async (duration: number): Promise<[LoadSummary, LoadSummary]> => {
-      const [stormResult, adminResult] = await Promise.all([
-        runLoad(token(duration + 2 * lead / 1000), pinning),
-        runLoad(adminOnly(duration, lead), pinning)
-      ])
-      return [adminResult, stormResult]
+    /** Runs the jobs at once, and notes what the server spent and its peak memory meanwhile. */
+    const measure = async (...jobs: LoadJob[]): Promise<Sample[]> => {
+      const before = cpuSeconds(pid)
+      const summaries = await Promise.all(jobs.map(async (loadJob) => await runLoad(loadJob, pinning)))
+      const after = cpuSeconds(pid)
+      const serverCpuSeconds = before === undefined || after === undefined ? undefined : after - before
+      const windowSeconds = Math.max(...summaries.map((summary) => summary.duration))
+      return summaries.map((summary) => ({ ...summary, serverCpuSeconds, windowSeconds, peakRssMiB: peakRssMiB(pid) }))
     }
 
     if (options.warmup > 0) {
       log(`warm-up, ${options.warmup} s per scenario`)
       for (const scenario of scenarios) {
-        await runLoad(scenario.job(options.warmup), pinning)
+        await measure(scenario.job(options.warmup))
         await sleep(PAUSE_MS)
       }
     }
 
-    const samples = new Map<RowKey, LoadSummary[]>()
-    const peaks = new Map<RowKey, Array<number | undefined>>()
-    const record = (key: RowKey, sample: LoadSummary): void => {
+    const samples = new Map<RowKey, Sample[]>()
+    const record = (key: RowKey, sample: Sample | undefined): void => {
+      if (sample === undefined) throw new HarnessError(`no result for ${key}`)
       samples.set(key, [...(samples.get(key) ?? []), sample])
-      peaks.set(key, [...(peaks.get(key) ?? []), peakRssMiB(pid)])
     }
     for (let round = 1; round <= options.rounds; round++) {
       for (const scenario of scenarios) {
         log(`round ${round}/${options.rounds} ${scenario.spec.label}`)
-        record(scenario.spec.key, await runLoad(scenario.job(options.duration), pinning))
+        record(scenario.spec.key, (await measure(scenario.job(options.duration)))[0])
         await sleep(PAUSE_MS)
       }
       log(`round ${round}/${options.rounds} ${stormAdminSpec.label}`)
-      const [adminSample, stormSample] = await storm(options.duration)
+      const [stormSample, adminSample] = await measure(token(options.duration + 2 * lead / 1000), adminOnly(options.duration, lead))
       record('stormAdmin', adminSample)
       record('stormToken', stormSample)
       // Let the hashing queue drain before the next round's baseline.
@@ -392,9 +419,14 @@ async function main (): Promise<void> {
     const serverOutput = server.output().trim()
 
     const rows: Row[] = [...scenarios.map((scenario) => scenario.spec), stormAdminSpec, stormTokenSpec]
-      .map((rowSpec) => summarize(rowSpec, samples.get(rowSpec.key) ?? [], peaks.get(rowSpec.key) ?? []))
+      .map((rowSpec) => summarize(rowSpec, samples.get(rowSpec.key) ?? []))
     const verdictList = verdicts(new Map(rows.map((row) => [row.spec.key, row])), rss)
+    const clientBound = rows.filter((row) => row.cpuPercent < 90).map((row) => `${row.spec.label} (${Math.round(row.cpuPercent)}%)`)
     const notes = [
+      ...(clientBound.length === 0
+        ? []
+        : [`The server used less than 90% of its CPU in: ${clientBound.join(', ')}. There the load generator, or other work on the ` +
+            'machine, set the pace rather than the server; compare CPU µs/req for the cost of each path.']),
       'GET /items reads as bob (client, own items); POST /items writes as johndoe (admin); /token logs in johndoe.',
       `Items at the end: ${total(bobItems)} of bob's, ${total(allItems)} in all.`,
       'The /token rows count 503 + Retry-After (load shedding, by design) apart from errors; their p50/p99 include those fast 503s.',
@@ -402,7 +434,7 @@ async function main (): Promise<void> {
       ...(serverOutput === '' ? [] : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
       ...(options.smoke ? ['Smoke run: too short to measure anything; it only shows the harness works.'] : [])
     ]
-    info.load = `${info.load} → ${(loadavg()[0] ?? 0).toFixed(2)}`
+    info.load = `${info.load} before, ${busyness()} after`
     const text = markdown({ rows, verdictList, peakRssMiB: rss, machine: info, settings: options, notes })
 
     process.stdout.write(`\n${info.cpuModel}, ${info.cores} cores, Node ${info.node}, load average ${info.load}\n\n${table(rows)}\n\n` +
