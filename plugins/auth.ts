@@ -5,9 +5,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import type { Config } from '../src/config.js'
 import { HttpError } from '../src/errors.js'
 import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
+import { createKeySet, type PublicJwk } from '../src/keys.js'
 import {
-  ACCESS_TOKEN_TYPE, CLOCK_SKEW_SECONDS, accessTokenClaims, bearerToken, claimsProblem, parseJti,
-  type AccessTokenClaims, type AuthUser
+  ACCESS_TOKEN_TYPE, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem, keyVerifier, parseJti, verifierByKid,
+  type AccessTokenClaims, type AuthUser, type TokenVerifier
 } from '../src/tokens.js'
 import type { UserState } from '../src/user-state.js'
 
@@ -41,6 +42,17 @@ export interface IssueInput {
 export interface TokenService {
   /** Signs an access token (RFC 9068). */
   issueAccessToken (input: IssueInput): { token: string, expiresIn: number }
+  /**
+   * Verifies signature (by kid), typ, iss, aud, exp, nbf, iat and the claims' shapes; not the user
+   * state or revocation. Throws an error whose message, or `code`, says why.
+   */
+  verifyAccessToken (token: string): AccessTokenClaims
+  /** RFC 7517 set of the public keys that verify (empty under HS256). */
+  jwks: { keys: PublicJwk[] }
+}
+
+class ClaimsError extends Error {
+  readonly code = 'CLAIMS'
 }
 
 /** The user a protected route runs for. Throws 500 on a public route, where there is none. */
@@ -64,31 +76,43 @@ const TOKEN_ERRORS: Record<string, string> = {
   FAST_JWT_INVALID_TYPE: 'The access token type must be at+jwt',
   FAST_JWT_INVALID_CLAIM_VALUE: 'The access token was issued by or for another party',
   FAST_JWT_MISSING_REQUIRED_CLAIM: 'The access token lacks a required claim',
-  FAST_JWT_INVALID_CLAIM_TYPE: 'The access token has a claim of the wrong type'
+  FAST_JWT_INVALID_CLAIM_TYPE: 'The access token has a claim of the wrong type',
+  TOKEN_KEY_UNKNOWN: 'The access token names a key that is not accepted here'
 }
 
 function describeTokenError (err: unknown): string {
+  if (err instanceof ClaimsError) return err.message
   return TOKEN_ERRORS[(err as { code?: string }).code ?? ''] ?? 'The access token is malformed'
 }
 
 async function auth (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  const secret = config.jwtSecret ?? randomBytes(32).toString('base64url')
-  if (config.jwtSecret === undefined) app.log.warn('JWT_SECRET is not set: tokens are signed with a random key and stop working at restart')
-
-  await app.register(fastifyJwt, {
-    secret,
-    sign: { algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } },
-    verify: {
-      algorithms: ['HS256'],
-      allowedIss: config.issuer,
-      allowedAud: config.audience,
-      requiredClaims: ['iss', 'aud', 'exp', 'sub', 'iat', 'jti'],
-      checkTyp: ACCESS_TOKEN_TYPE,
-      clockTolerance: CLOCK_SKEW_SECONDS * 1000,
-      // Verified tokens are cached by hash; revocation is checked outside the cache on every request.
-      cache: true
-    }
+  if (config.jwtSecret === undefined && config.jwtPrivateKey === undefined) {
+    app.log.warn('JWT_SECRET is not set: tokens are signed with a random key and stop working at restart')
+  }
+  const keys = createKeySet({
+    secret: config.jwtSecret ?? randomBytes(32).toString('base64url'),
+    privateKeyPem: config.jwtPrivateKey,
+    previousPublicKeyPems: config.jwtPreviousPublicKeys
   })
+  const { signer } = keys
+  const verifyOptions = accessTokenVerifyOptions(config)
+
+  // @fastify/jwt signs, and verifies the signing key's tokens, pinned to its one algorithm. It
+  // cannot hold a prebuilt verifier per previous key (a per-call key or algorithm builds a new
+  // verifier on every call), so those are fast-jwt verifiers built here, once, with the same options.
+  await app.register(fastifyJwt, {
+    secret: signer.alg === 'HS256' ? signer.secret : { private: signer.privateKeyPem, public: signer.publicKeyPem },
+    sign: {
+      algorithm: signer.alg,
+      header: { alg: signer.alg, typ: ACCESS_TOKEN_TYPE, ...(signer.alg === 'HS256' ? {} : { kid: signer.kid }) }
+    },
+    verify: { ...verifyOptions, algorithms: [signer.alg] }
+  })
+  const verifiers = new Map<string, TokenVerifier>([[signer.alg === 'HS256' ? '' : signer.kid, (token) => app.jwt.verify<AccessTokenClaims>(token)]])
+  for (const key of keys.verificationKeys) {
+    if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
+  }
+  const verifyAccessToken = verifierByKid(verifiers)
 
   app.decorate('tokens', {
     issueAccessToken (input: IssueInput) {
@@ -100,7 +124,14 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
         nowSeconds: Math.floor(app.now() / 1000)
       })
       return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
-    }
+    },
+    verifyAccessToken (token: string) {
+      const claims = verifyAccessToken(token)
+      const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
+      if (problem !== undefined) throw new ClaimsError(problem)
+      return claims
+    },
+    jwks: keys.jwks
   } satisfies TokenService)
 
   app.addHook('onRoute', (route) => {
@@ -122,7 +153,7 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
     const jti = parseJti(claims.jti)
     if (state === null || jti === undefined) return done(invalidToken('The user no longer exists'))
     if (state.disabled) return done(invalidToken('The user is disabled'))
-    if (jti.generation !== state.generation) return done(invalidToken('The access token was revoked'))
+    if (jti.generation !== state.generation || app.logins.isRevoked(jti.loginId)) return done(invalidToken('The access token was revoked'))
     const granted = claims.scope.split(' ') as Scope[]
     for (const scope of scopes) {
       if (!granted.includes(scope)) return done(new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
@@ -140,13 +171,11 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
     if (lookup.kind === 'malformed') return done(invalidToken('The Authorization header is malformed'))
     let claims: AccessTokenClaims
     try {
-      claims = app.jwt.verify<AccessTokenClaims>(lookup.token)
+      claims = app.tokens.verifyAccessToken(lookup.token)
     } catch (err) {
       request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
       return done(invalidToken(describeTokenError(err)))
     }
-    const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
-    if (problem !== undefined) return done(invalidToken(problem))
     const state = app.userState.peek(claims.sub)
     if (state !== undefined) return admit(request, claims, state, done)
     app.userState.load(claims.sub).then((loaded) => admit(request, claims, loaded, done), done)

@@ -5,8 +5,10 @@ import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
 import { HasherBusyError } from '../src/passwords.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
-import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse } from '../src/schemas/oauth.js'
-import { randomToken } from '../src/tokens.js'
+import {
+  OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
+} from '../src/schemas/oauth.js'
+import { parseJti } from '../src/tokens.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -68,17 +70,41 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     if (user.disabled) throw new OAuthError('invalid_grant', 'This user is disabled')
     const scopes = grantedScopes(body.scope, user.roles)
     if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, await app.passwords.hash(password))
+    const { loginId, refreshToken } = await app.logins.start(user, scopes)
+    const { token, expiresIn } = app.tokens.issueAccessToken({ username, roles: user.roles, scopes, generation: user.token_generation, loginId })
+    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
+  }
+
+  // RFC 6749 §6, with rotation and reuse detection (API.md "Refresh token").
+  async function refreshGrant (body: TokenRequest): Promise<TokenResponse> {
+    const { user, loginId, scopes, refreshToken } = await app.logins.refresh(required(body, 'refresh_token'), body.scope)
     const { token, expiresIn } = app.tokens.issueAccessToken({
-      username, roles: user.roles, scopes, generation: user.token_generation, loginId: randomToken(12)
+      username: user.username, roles: user.roles, scopes, generation: user.token_generation, loginId
     })
-    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' ') }
+    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
+  }
+
+  /** RFC 7009 §2.1: either kind of token revokes its login. The two kinds cannot be mistaken: only a JWT has dots. */
+  async function revoke (token: string): Promise<void> {
+    if (!token.includes('.')) {
+      await app.logins.revokeRefreshToken(token)
+      return
+    }
+    let loginId: string | undefined
+    try {
+      loginId = parseJti(app.tokens.verifyAccessToken(token).jti)?.loginId
+    } catch {
+      // §2.2: an invalid token is no error; there is nothing to revoke.
+    }
+    if (loginId !== undefined) await app.logins.revokeLogin(loginId)
   }
 
   app.post('/token', {
     config: { public: true },
     schema: {
-      summary: 'Get an access token (OAuth 2.0 password grant)',
-      description: 'RFC 6749 §4.3. Send `application/x-www-form-urlencoded`. Client credentials are not needed and are ignored.',
+      summary: 'Get an access token (OAuth 2.0 password or refresh_token grant)',
+      description: 'RFC 6749 §4.3 and §6. Send `application/x-www-form-urlencoded`. Client credentials are not needed and are ignored. ' +
+        'Each refresh token works once and the answer carries its successor; presenting a used one revokes the whole login.',
       tags: ['oauth'],
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenRequestSchema,
@@ -87,7 +113,26 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   }, async (request) => {
     const grantType = request.body.grant_type ?? 'password'
     if (grantType === 'password') return await passwordGrant(request.body)
+    if (grantType === 'refresh_token') return await refreshGrant(request.body)
     throw new OAuthError('unsupported_grant_type', `Grant type "${grantType}" is not supported`)
+  })
+
+  app.post('/revoke', {
+    config: { public: true },
+    schema: {
+      summary: 'Revoke a token (OAuth 2.0 token revocation)',
+      description: 'RFC 7009. Send `application/x-www-form-urlencoded` with `token`. A refresh token or an access token ' +
+        'revokes its whole login: the refresh token and every access token issued with it. Answers 200 for an unknown token too.',
+      tags: ['oauth'],
+      consumes: ['application/x-www-form-urlencoded'],
+      body: RevokeRequestSchema,
+      response: { 200: RevokeResponseSchema, 400: OAuthErrorSchema, 415: OAuthErrorSchema }
+    }
+  }, async (request) => {
+    const { token } = request.body
+    if (token === undefined || token === '') throw new OAuthError('invalid_request', 'The token field is required')
+    await revoke(token)
+    return {}
   })
 }
 

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv, type Options as AjvOptions } from 'ajv'
+import addFormats from 'ajv-formats'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import errors from '../plugins/errors.js'
@@ -9,6 +11,7 @@ import docs from '../plugins/docs.js'
 import auth from '../plugins/auth.js'
 import health from '../routes/health.js'
 import oauth from '../routes/oauth.js'
+import wellKnown from '../routes/well-known.js'
 import openapi from '../routes/openapi.js'
 import me from '../routes/me.js'
 import hello from '../routes/hello.js'
@@ -32,25 +35,38 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' }
     },
-    // Unknown body properties are a 400, not silently dropped (API.md "Routes").
-    ajv: { customOptions: { removeAdditional: false } },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Bodies are validated as sent: unknown properties are a 400, not silently dropped (API.md "Routes"),
+  // and `"roles": "admin"` is not coerced into an array. Query strings and params are text, so they coerce.
+  const bodyValidator = createAjv({ coerceTypes: false })
+  const textValidator = createAjv({ coerceTypes: 'array' })
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyValidator : textValidator).compile(schema))
+
   // Order matters: docs before auth keeps Swagger UI public; auth before routes guards them all.
   app.register(errors)
   app.register(passwords, { hashCost })
-  app.register(db, { path: config.databasePath, demoUsers: config.demoUsers, now })
+  app.register(db, {
+    path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+  })
   app.register(docs, { config })
   app.register(auth, { config })
 
   app.register(health)
   app.register(oauth, { config })
+  app.register(wellKnown, { config })
   app.register(openapi)
   app.register(me)
   app.register(hello)
   app.register(items)
   app.register(users)
   return app
+}
+
+function createAjv (options: AjvOptions): Ajv {
+  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, allErrors: false, strict: false, ...options })
+  addFormats.default(ajv)
+  return ajv
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parsePrivateKey, parsePublicKey } from './keys.js'
 
 const seconds = (fallback: number) => Type.Integer({ minimum: 1, maximum: 10 * 365 * 24 * 3600, default: fallback })
 
@@ -56,12 +57,20 @@ export class ConfigError extends Error {
   }
 }
 
-function readPem (variable: string, path: string): string {
+function readPem (variable: string, path: string, parse: (pem: string) => unknown): string {
+  let pem: string
   try {
-    return readFileSync(path, 'utf8')
+    pem = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError(variable, `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
+  try {
+    parse(pem)
+  } catch (err) {
+    // The parsers throw KeyError, whose message names the problem and never the key.
+    throw new ConfigError(variable, `${path}: ${(err as Error).message}`)
+  }
+  return pem
 }
 
 /** Parses the environment once, at start. Throws ConfigError naming the first bad variable. */
@@ -71,6 +80,12 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     const value = env[key]
     // An empty variable means "unset", as in a shell `FOO= npm start`.
     if (value !== undefined && value !== '') known[key] = value
+  }
+  for (const [key, value] of Object.entries(known)) {
+    // Value.Convert would truncate "1.5" to 1; a whole number must be written as one.
+    if (EnvSchema.properties[key as keyof Env].type === 'integer' && !/^-?\d+$/.test(value)) {
+      throw new ConfigError(key, `must be a whole number (got "${value}")`)
+    }
   }
   const parsed = Value.Convert(EnvSchema, Value.Default(EnvSchema, known)) as Env
   const firstError = Value.Errors(EnvSchema, parsed).First()
@@ -98,9 +113,9 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     port: parsed.PORT,
     databasePath: parsed.DATABASE_PATH,
     jwtSecret: parsed.JWT_SECRET,
-    jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined ? undefined : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE),
+    jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined ? undefined : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE, parsePrivateKey),
     jwtPreviousPublicKeys: (parsed.JWT_PREVIOUS_PUBLIC_KEYS ?? '').split(',').map((path) => path.trim()).filter(Boolean)
-      .map((path) => readPem('JWT_PREVIOUS_PUBLIC_KEYS', path)),
+      .map((path) => readPem('JWT_PREVIOUS_PUBLIC_KEYS', path, parsePublicKey)),
     issuer,
     audience: parsed.JWT_AUDIENCE ?? issuer,
     accessTokenTtl: parsed.ACCESS_TOKEN_TTL,

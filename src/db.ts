@@ -23,7 +23,29 @@ const MIGRATIONS: readonly string[] = [
      owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
      created_at TEXT NOT NULL
    ) STRICT;
-   CREATE INDEX items_owner ON items(owner, id);`
+   CREATE INDEX items_owner ON items(owner, id);`,
+  // A family is one login (its id is the loginId in access tokens' jti). No foreign key to users:
+  // a deleted user's revoked families are kept for a while, so its access tokens stay refused.
+  // Times are milliseconds since the epoch.
+  `CREATE TABLE refresh_families (
+     id TEXT PRIMARY KEY,
+     username TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   ) STRICT;
+   CREATE INDEX refresh_families_username ON refresh_families(username);
+   CREATE INDEX refresh_families_expires_at ON refresh_families(expires_at);
+   CREATE INDEX refresh_families_revoked_at ON refresh_families(revoked_at) WHERE revoked_at IS NOT NULL;
+   CREATE TABLE refresh_tokens (
+     token_hash TEXT PRIMARY KEY,
+     family_id TEXT NOT NULL REFERENCES refresh_families(id) ON DELETE CASCADE,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   ) STRICT;
+   CREATE INDEX refresh_tokens_family_id ON refresh_tokens(family_id);
+   CREATE INDEX refresh_tokens_expires_at ON refresh_tokens(expires_at);`
 ]
 
 export function migrate (db: SqliteDatabase): void {

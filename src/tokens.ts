@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { createVerifier, type VerifierOptions } from 'fast-jwt'
+import type { VerificationKey } from './keys.js'
 import type { Role, Scope } from './policy.js'
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
@@ -30,6 +32,21 @@ export interface AuthUser {
 
 export function randomToken (bytes: number): string {
   return randomBytes(bytes).toString('base64url')
+}
+
+/** An opaque refresh token: 256 random bits, base64url (API.md "Tokens"). */
+export function newRefreshToken (): string {
+  return randomToken(32)
+}
+
+/** What is stored of a refresh token: a fast hash is enough for 256 random bits. */
+export function hashRefreshToken (token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+/** A login's id: the refresh token family, named in each access token's jti. */
+export function newLoginId (): string {
+  return randomToken(12)
 }
 
 /**
@@ -101,5 +118,68 @@ export function claimsProblem (payload: Record<string, unknown>, nowSeconds: num
   if (typeof payload.jti !== 'string' || parseJti(payload.jti) === undefined) return 'The token has no valid jti'
   if (typeof payload.iat !== 'number') return 'The token has no issue time'
   if (payload.iat > nowSeconds + CLOCK_SKEW_SECONDS) return 'The token is issued in the future'
+  // The library checks exp against the system clock; this checks it against the app's (the `now` seam).
+  if (typeof payload.exp !== 'number' || payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return 'The access token expired'
   return undefined
+}
+
+/** RFC 9068 §4 checks, the same for every key; each key adds its own `algorithms`. */
+export function accessTokenVerifyOptions ({ issuer, audience }: { issuer: string, audience: string }): Partial<VerifierOptions> {
+  return {
+    allowedIss: issuer,
+    allowedAud: audience,
+    requiredClaims: ['iss', 'aud', 'exp', 'sub', 'iat', 'jti'],
+    checkTyp: ACCESS_TOKEN_TYPE,
+    clockTolerance: CLOCK_SKEW_SECONDS * 1000,
+    // Verified tokens are cached by hash; revocation is checked outside the cache on every request.
+    cache: true
+  }
+}
+
+export type TokenVerifier = (token: string) => AccessTokenClaims
+
+/** A verifier built once for one public key, pinned to that key's algorithm (RFC 8725 §3.1). */
+export function keyVerifier (key: VerificationKey, options: Partial<VerifierOptions>): TokenVerifier {
+  return createVerifier({ ...options, key: key.publicKeyPem, algorithms: [key.alg] }) as TokenVerifier
+}
+
+/** The `kid` of a JWT's header: '' when there is none, undefined when the header cannot be read. */
+export function headerKid (token: string): string | undefined {
+  const dot = token.indexOf('.')
+  if (dot < 0) return undefined
+  let header: unknown
+  try {
+    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString())
+  } catch {
+    return undefined
+  }
+  if (typeof header !== 'object' || header === null) return undefined
+  const { kid } = header as { kid?: unknown }
+  if (kid === undefined) return ''
+  return typeof kid === 'string' ? kid : undefined
+}
+
+/** Thrown for a token naming no key that verifies here; `code` as fast-jwt's errors have one. */
+export class TokenKeyError extends Error {
+  readonly code: 'TOKEN_KEY_UNKNOWN' | 'TOKEN_HEADER_MALFORMED'
+  constructor (code: TokenKeyError['code']) {
+    super(code === 'TOKEN_KEY_UNKNOWN' ? 'The token key is unknown' : 'The token header is malformed')
+    this.name = 'TokenKeyError'
+    this.code = code
+  }
+}
+
+/**
+ * Picks the verifier of the key the header names (RFC 7515 §4.1.4). Each verifier accepts its own
+ * algorithm only, so a kid can never make one key verify another algorithm. '' is the key for
+ * tokens without a kid: the HS256 secret, when no key file is set.
+ */
+export function verifierByKid (verifiers: ReadonlyMap<string, TokenVerifier>): TokenVerifier {
+  return (token) => {
+    const kid = headerKid(token)
+    if (kid === undefined) throw new TokenKeyError('TOKEN_HEADER_MALFORMED')
+    const verify = verifiers.get(kid)
+    if (verify === undefined) throw new TokenKeyError('TOKEN_KEY_UNKNOWN')
+    return verify(token)
+  }
 }

@@ -55,7 +55,7 @@ function toRecord (row: UserRow): UserRecord {
 }
 
 const CHANGEABLE_COLUMNS: ReadonlyArray<keyof UserChanges> = ['email', 'full_name', 'password_hash', 'disabled', 'roles']
-const REVOKING_CHANGES: ReadonlyArray<keyof UserChanges> = ['password_hash', 'roles', 'disabled']
+export const REVOKING_CHANGES: ReadonlyArray<keyof UserChanges> = ['password_hash', 'roles', 'disabled']
 
 export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')

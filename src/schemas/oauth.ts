@@ -17,9 +17,18 @@ export const TokenResponseSchema = Type.Object({
   token_type: Type.Literal('bearer'),
   expires_in: Type.Integer(),
   scope: Type.String(),
-  refresh_token: Type.Optional(Type.String())
+  refresh_token: Type.String({ description: 'Opaque, single use: each refresh returns a new one' })
 })
 export type TokenResponse = Static<typeof TokenResponseSchema>
+
+// RFC 7009 §2.1. Unknown fields such as client_id are ignored, as at /token.
+export const RevokeRequestSchema = Type.Object({
+  token: field(4096, 'A refresh token, or an access token: either revokes its whole login'),
+  token_type_hint: field(64, '`refresh_token` or `access_token`; optional, and not needed')
+}, { additionalProperties: true })
+export type RevokeRequest = Static<typeof RevokeRequestSchema>
+
+export const RevokeResponseSchema = Type.Object({}, { additionalProperties: false, description: 'RFC 7009 §2.2: also for an unknown token' })
 
 export const OAuthErrorSchema = Type.Object({
   error: Type.String(),

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { generateKeyPairSync } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { BOB, JOHNDOE, buildTestApp, call, login, TEST_SECRET } from '../helper.js'
 
@@ -56,6 +57,8 @@ t.test('bad tokens answer 401 invalid_token with a description', async (t) => {
     'alg NONE': `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg nOnE': `${b64({ alg: 'nOnE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg HS512': forge(claims(), { algorithm: 'HS512' }),
+    'alg RS256 (HS/RS confusion)': forge(claims(), { algorithm: 'RS256', key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
+    'alg EdDSA': forge(claims(), { algorithm: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
     'typ JWT': forge(claims(), { typ: 'JWT' }),
     'wrong iss': forge(claims({ iss: 'https://evil.example' })),
     'wrong aud': forge(claims({ aud: 'https://other.example' })),
@@ -152,7 +155,7 @@ t.test('a route naming an unknown scope stops the start, naming the route', asyn
   app.register(async (scoped) => {
     scoped.get('/x', { config: { scopes: ['nope' as 'items:read'] } }, async () => ({}))
   })
-  await t.rejects(app.ready(), /GET,HEAD \/x: unknown scope "nope"|GET \/x: unknown scope "nope"/)
+  await t.rejects(async () => { await app.ready() }, /GET,HEAD \/x: unknown scope "nope"|GET \/x: unknown scope "nope"/)
 })
 
 t.test('a route naming an unknown role stops the start, naming the route', async (t) => {
@@ -160,7 +163,7 @@ t.test('a route naming an unknown role stops the start, naming the route', async
   app.register(async (scoped) => {
     scoped.post('/y', { config: { roles: ['root' as 'admin'] } }, async () => ({}))
   })
-  await t.rejects(app.ready(), /POST \/y: unknown role "root"/)
+  await t.rejects(async () => { await app.ready() }, /POST \/y: unknown role "root"/)
 })
 
 t.test('a route without config is protected by default', async (t) => {

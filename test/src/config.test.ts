@@ -1,0 +1,85 @@
+import t from 'tap'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+const SECRET = 'x'.repeat(32)
+
+// API.md "Running": the configuration table's defaults.
+t.test('defaults follow the contract table', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    host: '127.0.0.1', port: 3000, databasePath: './data/app.db', jwtSecret: undefined, jwtPrivateKey: undefined,
+    issuer: 'http://127.0.0.1:3000', audience: 'http://127.0.0.1:3000', accessTokenTtl: 1800, refreshTokenTtl: 1209600,
+    demoUsers: true, production: false, loginMaxFailures: 10, loginWindow: 900, tokenRateLimit: 300, logLevel: 'info'
+  })
+  t.same(config.jwtPreviousPublicKeys, [])
+  t.same(config.corsOrigins, [])
+})
+
+t.test('values are read and converted from text', async (t) => {
+  const config = loadConfig({
+    HOST: '0.0.0.0', PORT: '8080', JWT_SECRET: SECRET, ACCESS_TOKEN_TTL: '60', DEMO_USERS: 'false',
+    TOKEN_RATE_LIMIT: '0', LOG_LEVEL: 'debug', CORS_ORIGINS: 'https://a.example, https://b.example', JWT_AUDIENCE: 'api'
+  })
+  t.match(config, { host: '0.0.0.0', port: 8080, jwtSecret: SECRET, accessTokenTtl: 60, demoUsers: false, tokenRateLimit: 0, logLevel: 'debug', issuer: 'http://0.0.0.0:8080', audience: 'api' })
+  t.same(config.corsOrigins, ['https://a.example', 'https://b.example'])
+})
+
+t.test('an IPv6 host is bracketed in the default issuer', async (t) => {
+  t.equal(loadConfig({ HOST: '::1' }).issuer, 'http://[::1]:3000')
+})
+
+t.test('an empty variable counts as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '', JWT_SECRET: '' }).port, 3000)
+})
+
+t.test('a bad value throws a ConfigError naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ ACCESS_TOKEN_TTL: '0' }, /^ACCESS_TOKEN_TTL: /],
+    [{ REFRESH_TOKEN_TTL: '1.5' }, /^REFRESH_TOKEN_TTL: /],
+    [{ DEMO_USERS: 'maybe' }, /^DEMO_USERS: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ LOGIN_MAX_FAILURES: '0' }, /^LOGIN_MAX_FAILURES: /],
+    [{ TOKEN_RATE_LIMIT: '-1' }, /^TOKEN_RATE_LIMIT: /]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), message, JSON.stringify(env))
+    t.throws(() => loadConfig(env), ConfigError)
+  }
+})
+
+t.test('a JWT_SECRET under 32 bytes is refused', async (t) => {
+  t.throws(() => loadConfig({ JWT_SECRET: 'x'.repeat(31) }), { message: 'JWT_SECRET: must be at least 32 bytes' })
+  t.equal(loadConfig({ JWT_SECRET: 'é'.repeat(16) }).jwtSecret, 'é'.repeat(16), '32 bytes of UTF-8')
+})
+
+// API.md "Running": NODE_ENV=production refuses a missing secret and demo users.
+t.test('production refuses to start without a secret or with demo users', async (t) => {
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /^JWT_SECRET: NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE$/)
+  t.throws(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, DEMO_USERS: 'true' }), /^DEMO_USERS: must not be true/)
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET })
+  t.equal(config.demoUsers, false, 'demo users default to off in production')
+  t.equal(config.production, true)
+})
+
+t.test('key files are read at load, and an unreadable one names its variable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-'))
+  const pair = generateKeyPairSync('ed25519')
+  const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString()
+  const key = join(dir, 'key.pem')
+  const previous = join(dir, 'previous.pem')
+  writeFileSync(key, privatePem)
+  writeFileSync(previous, publicPem)
+  const config = loadConfig({ JWT_PRIVATE_KEY_FILE: key, JWT_PREVIOUS_PUBLIC_KEYS: `${previous}, ${previous}` })
+  t.equal(config.jwtPrivateKey, privatePem)
+  t.same(config.jwtPreviousPublicKeys, [publicPem, publicPem])
+  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
+  t.throws(() => loadConfig({ JWT_PREVIOUS_PUBLIC_KEYS: join(dir, 'gone.pem') }), /^JWT_PREVIOUS_PUBLIC_KEYS: cannot read/)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: key }).production, true, 'a key file satisfies production')
+})

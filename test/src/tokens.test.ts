@@ -1,0 +1,73 @@
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { createSigner } from 'fast-jwt'
+import { parsePrivateKey } from '../../src/keys.js'
+import {
+  TokenKeyError, accessTokenVerifyOptions, claimsProblem, hashRefreshToken, headerKid, keyVerifier, newLoginId, newRefreshToken,
+  parseJti, verifierByKid, type AccessTokenClaims
+} from '../../src/tokens.js'
+import { keyFiles } from '../key-files.js'
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+t.test('a refresh token carries 256 random bits in base64url and is stored as its SHA-256', async (t) => {
+  const token = newRefreshToken()
+  t.match(token, /^[A-Za-z0-9_-]{43}$/)
+  t.not(newRefreshToken(), token)
+  t.equal(hashRefreshToken(token), createHash('sha256').update(token).digest('base64url'))
+  t.not(hashRefreshToken(token), token)
+})
+
+t.test('a login id fits the jti format', async (t) => {
+  const loginId = newLoginId()
+  t.same(parseJti(`3.${loginId}.abc`), { generation: 3, loginId })
+})
+
+t.test('headerKid reads the kid, an empty kid when there is none, and nothing from an unreadable header', async (t) => {
+  t.equal(headerKid(`${b64({ alg: 'EdDSA', kid: 'k1' })}.e30.sig`), 'k1')
+  t.equal(headerKid(`${b64({ alg: 'HS256' })}.e30.sig`), '')
+  t.equal(headerKid(`${b64({ alg: 'HS256', kid: 7 })}.e30.sig`), undefined)
+  t.equal(headerKid(`${b64('a string')}.e30.sig`), undefined)
+  t.equal(headerKid(`${b64(null)}.e30.sig`), undefined)
+  t.equal(headerKid('bm90IGpzb24.e30.sig'), undefined)
+  t.equal(headerKid('no-dots-at-all'), undefined)
+})
+
+t.test('verifierByKid uses the verifier of the named key and refuses other kids', async (t) => {
+  const seen: string[] = []
+  const verify = verifierByKid(new Map([
+    ['', (token: string) => { seen.push(`hs:${token}`); return {} as AccessTokenClaims }],
+    ['k1', (token: string) => { seen.push(`k1:${token}`); return {} as AccessTokenClaims }]
+  ]))
+  const withKid = `${b64({ alg: 'EdDSA', kid: 'k1' })}.e30.sig`
+  const withoutKid = `${b64({ alg: 'HS256' })}.e30.sig`
+  verify(withKid)
+  verify(withoutKid)
+  t.same(seen, [`k1:${withKid}`, `hs:${withoutKid}`])
+  t.throws(() => verify(`${b64({ alg: 'EdDSA', kid: 'k2' })}.e30.sig`), { name: 'TokenKeyError', code: 'TOKEN_KEY_UNKNOWN' })
+  t.throws(() => verify('garbage'), new TokenKeyError('TOKEN_HEADER_MALFORMED'))
+})
+
+t.test('a key verifier accepts its own algorithm and key only', async (t) => {
+  const ed = keyFiles(t, 'ed25519')
+  const other = keyFiles(t, 'ed25519')
+  const key = parsePrivateKey(ed.privateKeyPem)
+  const options = accessTokenVerifyOptions({ issuer: 'https://issuer.example', audience: 'https://api.example' })
+  const verify = keyVerifier(key, options)
+  const claims = { iss: 'https://issuer.example', aud: 'https://api.example', sub: 'bob', iat: nowSeconds(), exp: nowSeconds() + 60, jti: '0.a.b', scope: '', roles: [] }
+  const sign = (pem: string) => createSigner({ key: pem, algorithm: 'EdDSA', header: { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid } })(claims)
+  t.match(verify(sign(ed.privateKeyPem)), { sub: 'bob' })
+  t.throws(() => verify(sign(other.privateKeyPem)), { code: 'FAST_JWT_INVALID_SIGNATURE' })
+  const hs = createSigner({ key: 'x'.repeat(32), algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } })(claims)
+  t.throws(() => verify(hs), { code: 'FAST_JWT_INVALID_ALGORITHM' })
+})
+
+t.test('claimsProblem refuses a token expired by the app clock beyond the skew', async (t) => {
+  const now = 1_000_000
+  const claims = { sub: 'bob', scope: '', jti: '0.a.b', iat: now - 100 }
+  t.equal(claimsProblem({ ...claims, exp: now - 30 }, now), undefined)
+  t.equal(claimsProblem({ ...claims, exp: now - 31 }, now), 'The access token expired')
+  t.equal(claimsProblem({ ...claims, exp: '1' }, now), 'The access token expired')
+  t.equal(claimsProblem({ ...claims, iat: '1', exp: now }, now), 'The token has no issue time')
+})

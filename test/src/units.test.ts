@@ -1,0 +1,121 @@
+import t from 'tap'
+import { scopesFor, seesAllItems, isRole, isScope } from '../../src/policy.js'
+import { bearerToken, claimsProblem, makeJti, parseJti } from '../../src/tokens.js'
+import { createUserStateCache } from '../../src/user-state.js'
+import { createPasswordHasher, HasherBusyError } from '../../src/passwords.js'
+import type { UserRecord } from '../../src/repositories/users.js'
+
+// API.md "Policy": the role → scope table.
+t.test('scopesFor follows the policy table', async (t) => {
+  t.same(scopesFor(['admin']), ['items:read', 'items:write', 'users:read', 'users:write'])
+  t.same(scopesFor(['client']), ['items:read', 'items:write'])
+  t.same(scopesFor(['client', 'admin']), ['items:read', 'items:write', 'users:read', 'users:write'])
+  t.same(scopesFor(['nobody']), [])
+  t.same(scopesFor([]), [])
+})
+
+t.test('policy names are checked against own properties only', async (t) => {
+  t.equal(isRole('admin'), true)
+  t.equal(isRole('toString'), false)
+  t.equal(isScope('items:read'), true)
+  t.equal(isScope('constructor'), false)
+  t.equal(seesAllItems(['client', 'admin']), true)
+  t.equal(seesAllItems(['client']), false)
+})
+
+t.test('bearerToken reads RFC 6750 credentials', async (t) => {
+  t.same(bearerToken(undefined), { kind: 'missing' })
+  t.same(bearerToken(''), { kind: 'missing' })
+  t.same(bearerToken('Bearer'), { kind: 'missing' })
+  t.same(bearerToken('Basic abc'), { kind: 'missing' })
+  t.same(bearerToken('bearer abc.def-_~+/='), { kind: 'token', token: 'abc.def-_~+/=' })
+  t.same(bearerToken('Bearer a b'), { kind: 'malformed' })
+  t.same(bearerToken('Bearer a,b'), { kind: 'malformed' })
+  t.same(bearerToken('Bearer\ta'), { kind: 'malformed' })
+})
+
+t.test('jti round-trips generation and login, and refuses other shapes', async (t) => {
+  const jti = makeJti(7, 'login-id')
+  t.match(parseJti(jti), { generation: 7, loginId: 'login-id' })
+  t.not(makeJti(7, 'login-id'), jti)
+  t.equal(parseJti('x.y.z'), undefined)
+  t.equal(parseJti('1.a'), undefined)
+})
+
+t.test('claimsProblem names missing or future claims', async (t) => {
+  const ok = { sub: 'bob', scope: '', jti: makeJti(0, 'l'), iat: 100, exp: 200 }
+  t.equal(claimsProblem(ok, 100), undefined)
+  t.equal(claimsProblem({ ...ok, iat: 131 }, 100), 'The token is issued in the future')
+  t.equal(claimsProblem({ ...ok, iat: 130 }, 100), undefined)
+  t.equal(claimsProblem({ ...ok, iat: '1' }, 100), 'The token has no issue time')
+})
+
+function user (overrides: Partial<UserRecord> = {}): UserRecord {
+  return { username: 'bob', email: null, full_name: null, password_hash: 'h', disabled: false, roles: ['client'], token_generation: 0, created_at: '', ...overrides }
+}
+
+t.test('the user-state cache reads once, then serves from memory until its TTL', async (t) => {
+  let clock = 0
+  let reads = 0
+  const cache = createUserStateCache({ load: async () => { reads++; return user() }, now: () => clock, ttlMs: 100 })
+  t.equal(cache.peek('bob'), undefined)
+  const [a, b] = await Promise.all([cache.load('bob'), cache.load('bob')])
+  t.same(a, { roles: ['client'], disabled: false, generation: 0 })
+  t.equal(a, b)
+  t.equal(reads, 1, 'concurrent loads share one read')
+  t.same(cache.peek('bob'), a)
+  clock = 100
+  t.equal(cache.peek('bob'), undefined, 'stale after the TTL')
+})
+
+t.test('a write during a read wins over the read\'s older result', async (t) => {
+  let release: (value: UserRecord) => void = () => {}
+  const cache = createUserStateCache({ load: async () => await new Promise<UserRecord>((resolve) => { release = resolve }), now: () => 0 })
+  const loading = cache.load('bob')
+  cache.update('bob', user({ disabled: true, token_generation: 1 }))
+  release(user())
+  await loading
+  t.same(cache.peek('bob'), { roles: ['client'], disabled: true, generation: 1 })
+})
+
+t.test('the user-state cache keeps deletions and drops the oldest entry when full', async (t) => {
+  const cache = createUserStateCache({ load: async () => undefined, now: () => 0, maxEntries: 2 })
+  t.equal(await cache.load('ghost'), null)
+  t.equal(cache.peek('ghost'), null)
+  cache.update('a', user({ username: 'a' }))
+  cache.update('b', user({ username: 'b' }))
+  t.equal(cache.peek('ghost'), undefined, 'evicted')
+  t.ok(cache.peek('b'))
+})
+
+t.test('a failed read is not cached', async (t) => {
+  let fail = true
+  const cache = createUserStateCache({ load: async () => { if (fail) throw new Error('db down'); return user() }, now: () => 0 })
+  await t.rejects(cache.load('bob'), /db down/)
+  fail = false
+  t.ok(await cache.load('bob'))
+})
+
+t.test('the password hasher verifies argon2id and refuses other hashes', async (t) => {
+  const hasher = createPasswordHasher({ cost: 'test' })
+  const hash = await hasher.hash('correct horse')
+  t.match(hash, /^\$argon2id\$/)
+  t.equal(await hasher.verify(hash, 'correct horse'), true)
+  t.equal(await hasher.verify(hash, 'wrong'), false)
+  t.equal(await hasher.verify('$2b$12$notargon', 'x'), false)
+  t.equal(await hasher.verify('$argon2id$broken', 'x'), false)
+  t.equal(await hasher.verifyDummy('x'), false)
+  t.equal(hasher.needsRehash(hash), false)
+  t.equal(hasher.needsRehash('$2b$12$abc'), true)
+  t.equal(createPasswordHasher({ cost: 'owasp' }).needsRehash(hash), true, 'a cheaper hash is upgraded')
+})
+
+t.test('the hasher bounds concurrency and sheds work past its queue', async (t) => {
+  const hasher = createPasswordHasher({ cost: 'test', concurrency: 1, maxQueued: 1 })
+  const hash = await hasher.hash('pw')
+  const first = hasher.verify(hash, 'pw')
+  const second = hasher.verify(hash, 'pw')
+  await t.rejects(hasher.verify(hash, 'pw'), HasherBusyError)
+  t.same(await Promise.all([first, second]), [true, true])
+  t.equal(await hasher.verify(hash, 'pw'), true, 'slots free up again')
+})
