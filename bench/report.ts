@@ -205,7 +205,7 @@ export function markdown ({ rows, verdictList, peakRssMiB, machine, settings, no
   return [
     '# Load benchmark',
     '',
-    `${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · Node ${machine.node} · ${machine.os} · load average ${machine.load}`,
+    `${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · Node ${machine.node} · ${machine.os} · ${machine.load}`,
     '',
     `${settings.rounds} interleaved round(s) of ${settings.duration} s per scenario (after ${settings.warmup} s of warm-up each); ` +
       'req/s, 2xx/s, p50, p99 and the server columns are medians over the rounds; errors, timeouts, non-2xx and 503 shed are totals. ' +

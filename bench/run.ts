@@ -284,17 +284,22 @@ interface Scenario {
 
 // --- main -----------------------------------------------------------------------------------
 
-/** Load average and, where the kernel has PSI, the share of the last minute some task waited for a CPU. */
-function busyness (): string {
-  let pressure = ''
+/** Where the kernel has PSI: the share of the last minute in which some task waited for a CPU, in %. */
+function cpuPressure (): number | undefined {
   try {
     const match = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
-    if (match !== null) pressure = `, CPU pressure ${match[1]}%`
+    return match === null ? undefined : Number(match[1])
   } catch {
-    // No PSI here.
+    return undefined
   }
-  return `${(loadavg()[0] ?? 0).toFixed(2)}${pressure}`
 }
+
+function busyness (pressure: number | undefined): string {
+  return `load ${(loadavg()[0] ?? 0).toFixed(2)}${pressure === undefined ? '' : `, CPU pressure ${pressure.toFixed(0)}%`}`
+}
+
+/** Above this CPU pressure before the run, other processes were competing for the CPUs. */
+const BUSY_PRESSURE = 10
 
 function machine (pinning: Pinning): Machine {
   let cpuModel = cpus()[0]?.model ?? 'unknown CPU'
@@ -311,12 +316,13 @@ function machine (pinning: Pinning): Machine {
     os: `${type()} ${release()}`,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     pinning: pinning.description,
-    load: busyness()
+    load: busyness(cpuPressure())
   }
 }
 
 async function main (): Promise<void> {
   const options = parseOptions(process.argv.slice(2))
+  const pressureBefore = cpuPressure()
   const pinning = choosePinning()
   const info = machine(pinning)
   const began = Date.now()
@@ -423,6 +429,10 @@ async function main (): Promise<void> {
     const verdictList = verdicts(new Map(rows.map((row) => [row.spec.key, row])), rss)
     const clientBound = rows.filter((row) => row.cpuPercent < 90).map((row) => `${row.spec.label} (${Math.round(row.cpuPercent)}%)`)
     const notes = [
+      ...(pressureBefore === undefined || pressureBefore <= BUSY_PRESSURE
+        ? []
+        : [`Other processes were competing for the CPUs before the run started (CPU pressure ${pressureBefore.toFixed(0)}% over the ` +
+            'last minute, from /proc/pressure/cpu): req/s and latencies are lower and noisier than this machine gives when idle.']),
       ...(clientBound.length === 0
         ? []
         : [`The server used less than 90% of its CPU in: ${clientBound.join(', ')}. There the load generator, or other work on the ` +
@@ -434,10 +444,10 @@ async function main (): Promise<void> {
       ...(serverOutput === '' ? [] : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
       ...(options.smoke ? ['Smoke run: too short to measure anything; it only shows the harness works.'] : [])
     ]
-    info.load = `${info.load} before, ${busyness()} after`
+    info.load = `${info.load} before, ${busyness(cpuPressure())} after (this run's own load included)`
     const text = markdown({ rows, verdictList, peakRssMiB: rss, machine: info, settings: options, notes })
 
-    process.stdout.write(`\n${info.cpuModel}, ${info.cores} cores, Node ${info.node}, load average ${info.load}\n\n${table(rows)}\n\n` +
+    process.stdout.write(`\n${info.cpuModel}, ${info.cores} cores, Node ${info.node}; ${info.load}\n\n${table(rows)}\n\n` +
       `Peak server RSS: ${rss === undefined ? 'unknown' : `${rss.toFixed(1)} MiB`}\n\n`)
     for (const verdict of verdictList) process.stdout.write(`${verdictLine(verdict)}\n`)
     await writeFile(`${options.out}.tmp`, text)
