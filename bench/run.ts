@@ -466,6 +466,9 @@ async function main (): Promise<void> {
   }
 }
 
+// A closed pipe (`npm run bench | head`) must not abort the run before it cleans up and writes results.md.
+process.stdout.on('error', () => {})
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const child of children) child.kill('SIGKILL')
