@@ -42,6 +42,7 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
         scopes.length > 0 ? `Scopes: ${scopes.join(', ')} (all).` : 'Any valid access token.',
         roles.length > 0 ? `Roles: ${roles.join(', ')} (any).` : ''
       ].filter(Boolean).join(' ')
+      const forbidden = [scopes.length > 0 ? 'scope (insufficient_scope)' : '', roles.length > 0 ? 'role' : ''].filter(Boolean)
       return {
         url,
         schema: {
@@ -52,7 +53,8 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
           response: {
             ...schema.response as Record<string, unknown>,
             401: { ...ErrorSchema, description: 'Missing, invalid, expired or revoked access token' },
-            403: { ...ErrorSchema, description: roles.length > 0 ? 'Missing scope (insufficient_scope) or role' : 'Missing scope (insufficient_scope)' }
+            // Only a route that requires a scope or a role can answer 403.
+            ...forbidden.length > 0 ? { 403: { ...ErrorSchema, description: `Missing ${forbidden.join(' or ')}` } } : {}
           }
         }
       }
@@ -61,7 +63,10 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { persistAuthorization: false, displayRequestDuration: true },
-    initOAuth: { usePkceWithAuthorizationCodeGrant: false }
+    initOAuth: { usePkceWithAuthorizationCodeGrant: false },
+    // "Try it out" and Authorize go to the server that served the page. The issuer URL in
+    // /openapi.json may be another origin (localhost vs 127.0.0.1, a port, a proxy), which fails CORS.
+    transformSpecification: (spec) => ({ ...spec, servers: [{ url: '/', description: 'The server that served this page' }] })
   })
 }
 

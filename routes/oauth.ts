@@ -69,7 +69,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     if (user === undefined || !valid) throw new OAuthError('invalid_grant', 'Wrong username or password')
     if (user.disabled) throw new OAuthError('invalid_grant', 'This user is disabled')
     const scopes = grantedScopes(body.scope, user.roles)
-    if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, await app.passwords.hash(password))
+    if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, user.password_hash, await app.passwords.hash(password))
     const { loginId, refreshToken } = await app.logins.start(user, scopes)
     const { token, expiresIn } = app.tokens.issueAccessToken({ username, roles: user.roles, scopes, generation: user.token_generation, loginId })
     return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }

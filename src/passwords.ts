@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import argon2 from 'argon2'
+import bcrypt from 'bcrypt'
 
 /** 'owasp': argon2id at OWASP's minimum (19 MiB, t=2, p=1). 'test': the cheapest argon2id, for test speed only. */
 export type HashCost = 'owasp' | 'test'
@@ -9,6 +10,15 @@ const COSTS = {
   owasp: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
   test: { memoryCost: 8, timeCost: 1, parallelism: 1 }
 } as const
+
+// passlib's and OpenBSD's bcrypt ($2b$, also $2a$ and $2y$): users imported from FastAPI keep them until their first login.
+const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
+const ARGON2ID_HASH = /^\$argon2id\$v=\d+\$[a-z]=\d+(,[a-z]=\d+)*\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/
+
+/** A hash that verify() can check: argon2id, or bcrypt as passlib writes it. */
+export function isSupportedHash (hash: string): boolean {
+  return ARGON2ID_HASH.test(hash) || BCRYPT_HASH.test(hash)
+}
 
 export class HasherBusyError extends Error {
   constructor () {
@@ -63,10 +73,15 @@ export function createPasswordHasher ({ cost = 'owasp', concurrency = availableP
   }
 
   async function verify (hash: string, password: string): Promise<boolean> {
-    if (!hash.startsWith('$argon2')) return false
+    // bcrypt, like argon2, runs on libuv's thread pool, so it takes a slot too.
+    const check = BCRYPT_HASH.test(hash)
+      // $2y$ (PHP) is the same algorithm as $2b$, which is the variant the bcrypt library reads.
+      ? async () => await bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$'))
+      : hash.startsWith('$argon2') ? async () => await argon2.verify(hash, password) : undefined
+    if (check === undefined) return false
     return await withSlot(async () => {
       try {
-        return await argon2.verify(hash, password)
+        return await check()
       } catch {
         return false
       }

@@ -81,6 +81,11 @@ export function keepingStateCurrent (users: UsersRepository, cache: UserStateCac
       cache.update(created.username, created)
       return created
     },
+    async createMany (list, now) {
+      const created = await users.createMany(list, now)
+      for (const user of created) cache.update(user.username, user)
+      return created
+    },
     async update (username, changes) {
       const updated = await users.update(username, changes)
       cache.update(username, updated)

@@ -41,10 +41,15 @@ export interface UsersRepository {
   count (): Promise<number>
   /** Throws UsernameTakenError. */
   create (user: NewUser, now: Date): Promise<UserRecord>
+  /** All or none, in one transaction (an import). Throws UsernameTakenError for the first name taken. */
+  createMany (users: readonly NewUser[], now: Date): Promise<UserRecord[]>
   /** Changing the password, roles or disabled bumps token_generation. Undefined when missing. */
   update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
-  /** Replaces the hash only, without revoking tokens (a rehash on login). */
-  replaceHash (username: string, passwordHash: string): Promise<void>
+  /**
+   * Replaces the hash only, without revoking tokens (a rehash on login), and only while the
+   * stored hash is still `previousHash`: a password changed meanwhile is not overwritten.
+   */
+  replaceHash (username: string, previousHash: string, passwordHash: string): Promise<boolean>
   delete (username: string): Promise<boolean>
 }
 
@@ -63,13 +68,31 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
   const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, created_at)
     VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @created_at)`)
-  const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ?')
+  const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?')
   const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
 
   const find = (username: string): UserRecord | undefined => {
     const row = findStatement.get(username)
     return row === undefined ? undefined : toRecord(row)
   }
+
+  const insert = (user: NewUser, now: Date): void => {
+    try {
+      insertStatement.run({
+        username: user.username,
+        email: user.email ?? null,
+        full_name: user.full_name ?? null,
+        password_hash: user.password_hash,
+        disabled: user.disabled === true ? 1 : 0,
+        roles: JSON.stringify(user.roles),
+        created_at: now.toISOString()
+      })
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UsernameTakenError(user.username)
+      throw err
+    }
+  }
+  const insertAll = db.transaction((users: readonly NewUser[], now: Date) => { for (const user of users) insert(user, now) })
 
   return {
     find: async (username) => find(username),
@@ -78,21 +101,12 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
     },
     count: async () => countStatement.get()?.total ?? 0,
     async create (user, now) {
-      try {
-        insertStatement.run({
-          username: user.username,
-          email: user.email ?? null,
-          full_name: user.full_name ?? null,
-          password_hash: user.password_hash,
-          disabled: user.disabled === true ? 1 : 0,
-          roles: JSON.stringify(user.roles),
-          created_at: now.toISOString()
-        })
-      } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new UsernameTakenError(user.username)
-        throw err
-      }
+      insert(user, now)
       return find(user.username) as UserRecord
+    },
+    async createMany (users, now) {
+      insertAll(users, now)
+      return users.map((user) => find(user.username) as UserRecord)
     },
     async update (username, changes) {
       const columns: string[] = []
@@ -111,9 +125,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
       }
       return find(username)
     },
-    async replaceHash (username, passwordHash) {
-      replaceHashStatement.run(passwordHash, username)
-    },
+    replaceHash: async (username, previousHash, passwordHash) => replaceHashStatement.run(passwordHash, username, previousHash).changes > 0,
     delete: async (username) => deleteStatement.run(username).changes > 0
   }
 }

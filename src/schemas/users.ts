@@ -5,8 +5,8 @@ import { Nullable } from './common.js'
 export const UsernameSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{2,31}$', description: 'Lower-case letters, digits and . _ -, 3 to 32 characters' })
 export const NewPasswordSchema = Type.String({ minLength: 8, maxLength: 1024 })
 export const RolesSchema = Type.Array(Type.Union(ALL_ROLES.map((role) => Type.Literal(role))), { uniqueItems: true })
-const EmailSchema = Type.String({ format: 'email', maxLength: 254 })
-const FullNameSchema = Type.String({ minLength: 1, maxLength: 200 })
+export const EmailSchema = Type.String({ format: 'email', maxLength: 254 })
+export const FullNameSchema = Type.String({ minLength: 1, maxLength: 200 })
 
 /** A user as the API shows it: no password hash, no token generation. */
 export const UserSchema = Type.Object({
