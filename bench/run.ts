@@ -163,7 +163,9 @@ async function startServer (databasePath: string, pinning: Pinning, cpuProfDir: 
     DEMO_USERS: 'true',
     LOG_LEVEL: 'warn',
     TOKEN_RATE_LIMIT: '0',
-    LOGIN_MAX_FAILURES: '1000000000'
+    LOGIN_MAX_FAILURES: '1000000000',
+    // The tokens obtained at the start must outlive a long run (BENCH_DURATION=60 is over 20 minutes).
+    ACCESS_TOKEN_TTL: '86400'
   })
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`]
   const [command, args] = nodeCommand(pinning.server, [...profile, SERVER])
