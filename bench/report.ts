@@ -1,0 +1,229 @@
+// Turns the per-round load summaries into the table and the verdicts of issue 5. Pure functions.
+import type { LoadSummary } from './load.js'
+
+export type RowKey = 'health' | 'admin' | 'itemsList' | 'itemsCreate' | 'token' | 'stormAdmin' | 'stormToken'
+
+export interface RowSpec {
+  key: RowKey
+  label: string
+  connections: number
+  /** Only /token may shed load with 503 + Retry-After (API.md "Tokens"); anywhere else a 503 is an error. */
+  mayShed: boolean
+  /** Measured while another row loads the server too, so the server's CPU is not this row's alone. */
+  concurrent: boolean
+}
+
+/** One round's load summary, with what the harness saw of the server meanwhile. */
+export interface Sample extends LoadSummary {
+  /** CPU seconds (user + system, every thread) the server spent during the measurement. */
+  serverCpuSeconds?: number
+  /** Seconds that CPU time was spent over: the longest of the jobs measured together. */
+  windowSeconds?: number
+  /** The server's VmHWM right after the measurement. */
+  peakRssMiB?: number
+}
+
+export interface Row {
+  spec: RowSpec
+  rounds: number
+  /** Medians over the rounds. */
+  rps: number
+  okRps: number
+  p50: number
+  p99: number
+  /** Server CPU over the measurement, in % of one core: near 100 means the server, not the load generator, was the limit. */
+  cpuPercent: number
+  /** Server CPU time per response: the hot path's cost, steadier than req/s on a busy machine. NaN for concurrent rows. */
+  cpuMicrosPerRequest: number
+  /** Totals over the rounds. */
+  errors: number
+  timeouts: number
+  /** Non-2xx answers other than the 503s a /token row may shed. */
+  unexpected: number
+  shed: number
+  statusCodes: Record<string, number>
+  /** Each round in order, to show drift and noise. */
+  perRound: Sample[]
+}
+
+export interface Machine {
+  cpuModel: string
+  cores: number
+  node: string
+  os: string
+  date: string
+  pinning: string
+  /** Load average and CPU pressure before and after the run: other work on the machine skews every figure. */
+  load: string
+}
+
+export interface Settings {
+  duration: number
+  rounds: number
+  warmup: number
+}
+
+export interface Verdict {
+  pass: boolean
+  text: string
+}
+
+export function median (values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+function cpuPercent (sample: Sample): number {
+  return 100 * (sample.serverCpuSeconds ?? Number.NaN) / (sample.windowSeconds ?? sample.duration)
+}
+
+export function summarize (spec: RowSpec, samples: readonly Sample[]): Row {
+  const statusCodes: Record<string, number> = {}
+  let errors = 0
+  let timeouts = 0
+  let unexpected = 0
+  let shed = 0
+  for (const sample of samples) {
+    errors += sample.errors
+    timeouts += sample.timeouts
+    for (const [code, count] of Object.entries(sample.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count
+      if (code.startsWith('2')) continue
+      if (spec.mayShed && code === '503') shed += count
+      else unexpected += count
+    }
+  }
+  const okRps = (sample: LoadSummary): number =>
+    Object.entries(sample.statusCodes).reduce((sum, [code, count]) => code.startsWith('2') ? sum + count : sum, 0) / sample.duration
+  return {
+    spec,
+    rounds: samples.length,
+    rps: median(samples.map((sample) => sample.requests / sample.duration)),
+    okRps: median(samples.map(okRps)),
+    p50: median(samples.map((sample) => sample.p50)),
+    p99: median(samples.map((sample) => sample.p99)),
+    cpuPercent: median(samples.map(cpuPercent)),
+    cpuMicrosPerRequest: spec.concurrent
+      ? Number.NaN
+      : median(samples.map((sample) => 1e6 * (sample.serverCpuSeconds ?? Number.NaN) / sample.requests)),
+    errors,
+    timeouts,
+    unexpected,
+    shed,
+    statusCodes,
+    perRound: [...samples]
+  }
+}
+
+const whole = (value: number): string => Number.isFinite(value) ? Math.round(value).toString() : 'n/a'
+const ms = (value: number): string => Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : 'n/a'
+
+export const TABLE_HEADER = ['scenario', 'conns', 'req/s', '2xx/s', 'p50 ms', 'p99 ms', 'server CPU %', 'CPU µs/req',
+  'errors', 'timeouts', 'non-2xx', '503 shed']
+
+export function table (rows: readonly Row[]): string {
+  const lines = [
+    `| ${TABLE_HEADER.join(' | ')} |`,
+    `|${TABLE_HEADER.map((_, i) => i === 0 ? '---' : '--:').join('|')}|`
+  ]
+  for (const row of rows) {
+    const cells = [
+      row.spec.label, String(row.spec.connections), whole(row.rps), whole(row.okRps), ms(row.p50), ms(row.p99),
+      whole(row.cpuPercent), row.spec.concurrent ? '-' : whole(row.cpuMicrosPerRequest),
+      String(row.errors), String(row.timeouts), String(row.unexpected), row.spec.mayShed ? String(row.shed) : '-'
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | undefined): Verdict[] {
+  const get = (key: RowKey): Row => {
+    const row = rows.get(key)
+    if (row === undefined) throw new Error(`no measurement for ${key}`)
+    return row
+  }
+  const health = get('health')
+  const admin = get('admin')
+  const itemsList = get('itemsList')
+  const stormAdmin = get('stormAdmin')
+  const ratio = (a: number, b: number): string => (a / b).toFixed(2)
+  // What the req/s ratio would be if the server's CPU were the only limit: steadier on a busy machine.
+  const cost = (row: Row, base: Row): string =>
+    `; server CPU ${whole(row.cpuMicrosPerRequest)} vs ${whole(base.cpuMicrosPerRequest)} µs/req, ratio ${ratio(base.cpuMicrosPerRequest, row.cpuMicrosPerRequest)} if CPU-bound`
+  const out: Verdict[] = []
+
+  out.push({
+    pass: admin.okRps >= 0.85 * health.okRps,
+    text: `GET /admin-only >= 0.85 x GET /health req/s: ${whole(admin.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(admin.okRps, health.okRps)}${cost(admin, health)})`
+  })
+  out.push({
+    pass: itemsList.okRps >= 0.5 * health.okRps,
+    text: `GET /items?limit=20 >= 0.5 x GET /health req/s: ${whole(itemsList.okRps)} vs ${whole(health.okRps)} (ratio ${ratio(itemsList.okRps, health.okRps)}${cost(itemsList, health)})`
+  })
+  out.push({
+    pass: stormAdmin.p99 <= 50 && stormAdmin.okRps >= 0.5 * admin.okRps,
+    text: `login storm: GET /admin-only p99 <= 50 ms and req/s >= 0.5 x without storm: p99 ${ms(stormAdmin.p99)} ms, ` +
+      `${whole(stormAdmin.okRps)} vs ${whole(admin.okRps)} req/s (ratio ${ratio(stormAdmin.okRps, admin.okRps)})`
+  })
+  const failures = [...rows.values()].reduce((sum, row) => sum + row.errors + row.timeouts + row.unexpected, 0)
+  const rss = peakRssMiB === undefined ? 'unknown' : `${peakRssMiB.toFixed(1)} MiB`
+  out.push({
+    pass: failures === 0 && peakRssMiB !== undefined && peakRssMiB <= 200,
+    text: `zero errors and timeouts, peak RSS <= 200 MiB: ${failures} errors/timeouts/unexpected non-2xx, peak RSS ${rss}`
+  })
+  return out
+}
+
+export function verdictLine (verdict: Verdict): string {
+  return `${verdict.pass ? 'PASS' : 'FAIL'}  ${verdict.text}`
+}
+
+export function detailNote (rows: readonly Row[]): string {
+  return rows.map((row) => {
+    const codes = Object.entries(row.statusCodes).map(([code, count]) => `${code}: ${count}`).join(', ')
+    const rounds = row.perRound.map((round) => {
+      const ok = Object.entries(round.statusCodes).reduce((sum, [code, count]) => code.startsWith('2') ? sum + count : sum, 0)
+      const cpu = round.serverCpuSeconds === undefined ? '' : ` CPU ${whole(cpuPercent(round))}%`
+      const rss = round.peakRssMiB === undefined ? '' : ` VmHWM ${round.peakRssMiB.toFixed(0)}`
+      return `${whole(ok / round.duration)}/s p99 ${ms(round.p99)}${cpu}${rss}`
+    }).join(' · ')
+    return `- ${row.spec.label}: ${codes === '' ? 'no responses' : codes}; by round: ${rounds}`
+  }).join('\n')
+}
+
+export function markdown ({ rows, verdictList, peakRssMiB, machine, settings, notes }: {
+  rows: readonly Row[]
+  verdictList: readonly Verdict[]
+  peakRssMiB: number | undefined
+  machine: Machine
+  settings: Settings
+  notes: readonly string[]
+}): string {
+  return [
+    '# Load benchmark',
+    '',
+    `${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · Node ${machine.node} · ${machine.os} · ${machine.load}`,
+    '',
+    `${settings.rounds} interleaved round(s) of ${settings.duration} s per scenario (after ${settings.warmup} s of warm-up each); ` +
+      'req/s, 2xx/s, p50, p99 and the server columns are medians over the rounds; errors, timeouts, non-2xx and 503 shed are totals. ' +
+      'Server CPU is user + system time of every server thread over the measurement, in % of one core; CPU µs/req divides it by the responses. ' +
+      `${machine.pinning}.`,
+    '',
+    table(rows),
+    '',
+    `Peak server RSS (VmHWM): ${peakRssMiB === undefined ? 'unknown' : `${peakRssMiB.toFixed(1)} MiB`}`,
+    '',
+    '```',
+    ...verdictList.map(verdictLine),
+    '```',
+    '',
+    'Status codes over all rounds; then, for each round, 2xx/s, p99 (ms), server CPU and the server\'s VmHWM (MiB) after it:',
+    '',
+    detailNote(rows),
+    ...(notes.length > 0 ? ['', ...notes.map((note) => `- ${note}`)] : []),
+    ''
+  ].join('\n')
+}

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process'
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+// The smoke run spawns the compiled benchmark against the compiled server (`npm ci` builds both),
+// so it takes a while: about 1 s per scenario plus the server's start and its argon2 logins.
+t.setTimeout(120_000)
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const BENCH = join(ROOT, 'dist', 'bench', 'run.js')
+const ROWS = ['GET /health', 'GET /admin-only', 'GET /items?limit=20', 'POST /items', 'POST /token',
+  'GET /admin-only during login storm', 'POST /token (the storm)']
+
+/**
+ * The caller's environment without tap's settings. tap's spawn wrapper still adds its process-info
+ * loader to NODE_OPTIONS; `_TAPJS_PROCESSINFO_COVERAGE_=0` (read by @tapjs/processinfo) keeps it from
+ * recording coverage of the benchmark and the server, which this test drives but does not unit-test.
+ */
+function plainEnv (): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_OPTIONS' || name === 'NODE_V8_COVERAGE' || name.startsWith('TAP') || name.startsWith('_TAPJS')) continue
+    env[name] = value
+  }
+  env._TAPJS_PROCESSINFO_COVERAGE_ = '0'
+  return env
+}
+
+async function runBench (out: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [BENCH, '--smoke', '--out', out], { cwd: ROOT, env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const killer = setTimeout(() => child.kill('SIGKILL'), 100_000)
+  const code = await new Promise<number | null>((resolveExit) => child.once('close', resolveExit))
+  clearTimeout(killer)
+  return { code, stdout, stderr }
+}
+
+/** Markdown table rows by their first cell, each the list of its cells. */
+function tableRows (markdown: string): Map<string, string[]> {
+  const rows = new Map<string, string[]>()
+  for (const line of markdown.split('\n')) {
+    if (!line.startsWith('| ')) continue
+    const cells = line.slice(1, -1).split('|').map((cell) => cell.trim())
+    rows.set(cells[0] as string, cells)
+  }
+  return rows
+}
+
+t.test('the smoke run of the benchmark measures every scenario, with no errors outside /token', async (t) => {
+  await access(BENCH).catch(() => { throw new Error(`${BENCH} is missing: run \`npm run build\` first`) })
+  const folder = await mkdtemp(join(tmpdir(), 'bench-smoke-'))
+  t.teardown(() => rm(folder, { recursive: true, force: true }))
+  const out = join(folder, 'results.md')
+
+  const { code, stdout, stderr } = await runBench(out)
+  t.equal(code, 0, 'the harness ran to the end', { stderr })
+  const rows = tableRows(await readFile(out, 'utf8'))
+  const header = rows.get('scenario') ?? []
+  const column = (name: string): number => header.indexOf(name)
+  t.same(header.slice(0, 3), ['scenario', 'conns', 'req/s'], 'the table has its header')
+
+  for (const label of ROWS) {
+    const row = rows.get(label)
+    if (row === undefined) {
+      t.fail(`no row for ${label}`)
+      continue
+    }
+    t.ok(Number(row[column('req/s')]) > 0, `${label} got answers`)
+    if (label.startsWith('POST /token')) continue
+    t.same(['errors', 'timeouts', 'non-2xx'].map((name) => row[column(name)]), ['0', '0', '0'], `${label} had no errors`)
+  }
+  t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, 4, 'one verdict line per target')
+})
