@@ -31,6 +31,8 @@ declare module '@fastify/jwt' {
   }
 }
 
+const VERIFIED_TOKENS_KEPT = 10_000
+
 export interface IssueInput {
   username: string
   roles: readonly Role[]
@@ -113,6 +115,9 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
   const verifyAccessToken = verifierByKid(verifiers)
+  // Tokens whose signature verified, keyed by the whole token string: a hit costs a Map lookup,
+  // where the library's own cache hashes the token and parses its header first.
+  const verified = new Map<string, AccessTokenClaims>()
 
   app.decorate('tokens', {
     issueAccessToken (input: IssueInput) {
@@ -126,7 +131,13 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
     },
     verifyAccessToken (token: string) {
-      const claims = verifyAccessToken(token)
+      let claims = verified.get(token)
+      if (claims === undefined) {
+        claims = verifyAccessToken(token)
+        if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string)
+        verified.set(token, claims)
+      }
+      // Time and claim checks run on every request; only the signature, iss, aud and typ checks are kept.
       const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
       if (problem !== undefined) throw new ClaimsError(problem)
       return claims
@@ -146,11 +157,9 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
 }
 
 /** Every refusal is logged at debug with its reason (the error's fixed message), never with the token. */
-function loggingRefusals (request: FastifyRequest, done: HookHandlerDoneFunction): HookHandlerDoneFunction {
-  return (err?: Error) => {
-    if (err instanceof HttpError) request.log.debug({ statusCode: err.statusCode, reason: err.message }, 'request refused')
-    done(err)
-  }
+function refuse (request: FastifyRequest, done: HookHandlerDoneFunction, err: HttpError): void {
+  request.log.debug({ statusCode: err.statusCode, reason: err.message }, 'request refused')
+  done(err)
 }
 
 /** Built once per route: checks token, user state, scopes, roles (API.md "Authentication and authorization"). */
@@ -159,32 +168,31 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
 
   function admit (request: FastifyRequest, claims: AccessTokenClaims, state: UserState | null, done: HookHandlerDoneFunction): void {
     const jti = parseJti(claims.jti)
-    if (state === null || jti === undefined) return done(invalidToken('The user no longer exists'))
-    if (state.disabled) return done(invalidToken('The user is disabled'))
-    if (jti.generation !== state.generation || app.logins.isRevoked(jti.loginId)) return done(invalidToken('The access token was revoked'))
+    if (state === null || jti === undefined) return refuse(request, done, invalidToken('The user no longer exists'))
+    if (state.disabled) return refuse(request, done, invalidToken('The user is disabled'))
+    if (jti.generation !== state.generation || app.logins.isRevoked(jti.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
     const granted = claims.scope.split(' ') as Scope[]
     for (const scope of scopes) {
-      if (!granted.includes(scope)) return done(new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
+      if (!granted.includes(scope)) return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
     }
     if (roles.length > 0 && !roles.some((role) => state.roles.includes(role))) {
-      return done(new HttpError(403, 'Your roles do not allow this'))
+      return refuse(request, done, new HttpError(403, 'Your roles do not allow this'))
     }
     request.user = { username: claims.sub, roles: state.roles, scopes: granted, loginId: jti.loginId, jti: claims.jti }
     done()
   }
 
-  return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) {
-    const done = loggingRefusals(request, next)
+  return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
     const lookup = bearerToken(request.headers.authorization)
-    if (lookup.kind === 'missing') return done(new HttpError(401, 'Authentication required', NO_CREDENTIALS))
-    if (lookup.kind === 'malformed') return done(invalidToken('The Authorization header is malformed'))
-    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return done(invalidToken('The access token is too long'))
+    if (lookup.kind === 'missing') return refuse(request, done, new HttpError(401, 'Authentication required', NO_CREDENTIALS))
+    if (lookup.kind === 'malformed') return refuse(request, done, invalidToken('The Authorization header is malformed'))
+    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return refuse(request, done, invalidToken('The access token is too long'))
     let claims: AccessTokenClaims
     try {
       claims = app.tokens.verifyAccessToken(lookup.token)
     } catch (err) {
       request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
-      return done(invalidToken(describeTokenError(err)))
+      return refuse(request, done, invalidToken(describeTokenError(err)))
     }
     const state = app.userState.peek(claims.sub)
     if (state !== undefined) return admit(request, claims, state, done)

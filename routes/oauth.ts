@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyError } from 'fastify'
+import type { FastifyError, onRequestHookHandler } from 'fastify'
 import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
 import { HasherBusyError } from '../src/passwords.js'
@@ -44,6 +44,13 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   await app.register(formbody)
 
   app.addHook('onSend', async (_request, reply) => { reply.headers(NO_STORE) })
+
+  // Under a login storm, shed before the body is read or the database is touched: shedding must
+  // cost far less than the work it refuses. One error object serves every shed login.
+  const hasherBusy = new HasherBusyError()
+  const shedWhenSaturated: onRequestHookHandler = (_request, _reply, done) => {
+    done(app.passwords.saturated() ? hasherBusy : undefined)
+  }
   const throttle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
 
   app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
@@ -128,6 +135,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   }
 
   app.post('/token', {
+    onRequest: shedWhenSaturated,
     config: { public: true },
     schema: {
       summary: 'Get an access token (OAuth 2.0 password or refresh_token grant)',

@@ -34,6 +34,8 @@ export interface PasswordHasher {
   /** Spends the same work as verify() on a user that does not exist, so timing does not tell. */
   verifyDummy (password: string): Promise<false>
   needsRehash (hash: string): boolean
+  /** True while every slot runs and the queue is full: a new check would be refused. */
+  saturated (): boolean
 }
 
 export interface HasherOptions {
@@ -96,6 +98,7 @@ export function createPasswordHasher ({ cost = 'owasp', concurrency = availableP
       await verify(await dummyHash, password)
       return false
     },
-    needsRehash: (hash) => !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, COSTS[cost])
+    needsRehash: (hash) => !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, COSTS[cost]),
+    saturated: () => running >= concurrency && waiting.length >= maxQueued
   }
 }

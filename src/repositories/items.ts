@@ -20,12 +20,13 @@ export interface ItemsRepository {
 }
 
 export function createItemsRepository (db: SqliteDatabase): ItemsRepository {
-  // `@owner IS NULL OR owner = @owner` lets one statement serve both an owner's view and an admin's.
+  // Separate statements for one owner and for everyone: `@owner IS NULL OR owner = @owner` would keep
+  // SQLite from using the items_owner index, and every count would scan the whole table.
+  const listOwn = db.prepare<[string, number, number], ItemRecord>('SELECT * FROM items WHERE owner = ? ORDER BY id LIMIT ? OFFSET ?')
+  const listAll = db.prepare<[number, number], ItemRecord>('SELECT * FROM items ORDER BY id LIMIT ? OFFSET ?')
+  const countOwn = db.prepare<[string], { total: number }>('SELECT count(*) AS total FROM items WHERE owner = ?')
+  const countAll = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM items')
   type Scoped = { owner: string | null }
-  const listStatement = db.prepare<[Scoped & { limit: number, offset: number }], ItemRecord>(
-    'SELECT * FROM items WHERE (@owner IS NULL OR owner = @owner) ORDER BY id LIMIT @limit OFFSET @offset')
-  const countStatement = db.prepare<[Scoped], { total: number }>(
-    'SELECT count(*) AS total FROM items WHERE (@owner IS NULL OR owner = @owner)')
   const findStatement = db.prepare<[Scoped & { id: number }], ItemRecord>(
     'SELECT * FROM items WHERE id = @id AND (@owner IS NULL OR owner = @owner)')
   const insertStatement = db.prepare<[string, string | null, string, string], ItemRecord>(
@@ -35,10 +36,9 @@ export function createItemsRepository (db: SqliteDatabase): ItemsRepository {
 
   return {
     async list (owner, { limit, offset }) {
-      return {
-        items: listStatement.all({ owner: owner ?? null, limit, offset }),
-        total: countStatement.get({ owner: owner ?? null })?.total ?? 0
-      }
+      return owner === undefined
+        ? { items: listAll.all(limit, offset), total: countAll.get()?.total ?? 0 }
+        : { items: listOwn.all(owner, limit, offset), total: countOwn.get(owner)?.total ?? 0 }
     },
     find: async (id, owner) => findStatement.get({ id, owner: owner ?? null }),
     create: async (item, now) => insertStatement.get(item.name, item.description ?? null, item.owner, now.toISOString()) as ItemRecord,

@@ -191,3 +191,20 @@ t.test('grantedScopes treats an empty scope like an absent one', async (t) => {
   t.same(grantedScopes('', ['client']), ['items:read', 'items:write'])
   t.same(grantedScopes(undefined, ['admin']), ['items:read', 'items:write', 'users:read', 'users:write'])
 })
+
+t.test('a saturated hasher sheds logins before the body is read or a user is looked up', async (t) => {
+  const app = buildTestApp(t)
+  await app.ready()
+  let lookups = 0
+  const find = app.users.find
+  app.users.find = async (username) => { lookups++; return await find(username) }
+  app.passwords.saturated = () => true
+  const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'not even a valid form %%%' })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '1')
+  assertNoStore(t, res.headers)
+  t.equal(res.json().error, 'temporarily_unavailable')
+  t.equal(lookups, 0)
+  app.passwords.saturated = () => false
+  t.equal((await tokenRequest(app, { ...JOHNDOE })).statusCode, 200)
+})
