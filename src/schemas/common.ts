@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TString, type TBoolean } from '@sinclair/typebox'
 
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
@@ -16,4 +16,8 @@ export const PageQuerySchema = Type.Object({
 }, { additionalProperties: false })
 export type PageQuery = Static<typeof PageQuerySchema>
 
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+/**
+ * A string that may be null, as OpenAPI 3.0 writes it (`nullable: true`). Ajv and fast-json-stringify
+ * read the keyword too; an `anyOf` with null would make the serializer validate every value it writes.
+ */
+export const Nullable = <T extends TString | TBoolean>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, nullable: true })
