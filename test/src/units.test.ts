@@ -131,3 +131,14 @@ t.test('the hasher reports saturation only when every slot runs and the queue is
   await Promise.all([first, second])
   t.equal(hasher.saturated(), false)
 })
+
+t.test('with a slot share under 1, a slot rests after its hash before the next one starts', async (t) => {
+  const resting = createPasswordHasher({ cost: 'test', concurrency: 1, maxQueued: 0, slotShare: 0.5 })
+  const hash = await createPasswordHasher({ cost: 'test' }).hash('pw')
+  t.equal(await resting.verify(hash, 'pw'), true, 'the caller has its answer at once')
+  t.equal(resting.saturated(), true, 'the slot is still resting')
+  await t.rejects(resting.verify(hash, 'pw'), HasherBusyError)
+  const eager = createPasswordHasher({ cost: 'test', concurrency: 1, maxQueued: 0, slotShare: 1 })
+  await eager.verify(hash, 'pw')
+  t.equal(eager.saturated(), false, 'no rest at a share of 1')
+})
