@@ -16,6 +16,7 @@ import type { UserRecord } from '../src/repositories/users.js'
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 const RETRY_AFTER_SECONDS = '1'
+const HASHER_BUSY_DESCRIPTION = 'Too many logins at once; retry shortly'
 
 /** RFC 6749 §3.3: the requested scopes, each of which the roles must allow; none requested means all allowed. */
 export function grantedScopes (requested: string | undefined, roles: readonly Role[]): Scope[] {
@@ -46,10 +47,11 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   app.addHook('onSend', async (_request, reply) => { reply.headers(NO_STORE) })
 
   // Under a login storm, shed before the body is read or the database is touched: shedding must
-  // cost far less than the work it refuses. One error object serves every shed login.
-  const hasherBusy = new HasherBusyError()
-  const shedWhenSaturated: onRequestHookHandler = (_request, _reply, done) => {
-    done(app.passwords.saturated() ? hasherBusy : undefined)
+  // cost far less than the work it refuses, so the answer is written once, here, and sent as text.
+  const shedBody = JSON.stringify({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
+  const shedWhenSaturated: onRequestHookHandler = (_request, reply, done) => {
+    if (!app.passwords.saturated()) return done()
+    reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).type('application/json; charset=utf-8').send(shedBody)
   }
   const throttle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
 
@@ -65,7 +67,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     }
     if (err instanceof HasherBusyError) {
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
-        .send({ error: 'temporarily_unavailable', error_description: 'Too many logins at once; retry shortly' })
+        .send({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
     }
     const statusCode = err.statusCode ?? 500
     if (statusCode < 500) {
