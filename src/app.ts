@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Ajv, type Options as AjvOptions } from 'ajv'
-import addFormats from 'ajv-formats'
+import { createAjv } from './validation.js'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import { REDACTED, REDACTED_PATHS, serializeRequest } from './logging.js'
@@ -84,8 +83,3 @@ function loggerOptions (config: Config, logger: AppOptions['logger']): FastifySe
   }
 }
 
-function createAjv (options: AjvOptions): Ajv {
-  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, allErrors: false, strict: false, ...options })
-  addFormats.default(ajv)
-  return ajv
-}

@@ -133,9 +133,8 @@ export function accessTokenVerifyOptions ({ issuer, audience }: { issuer: string
     allowedAud: audience,
     requiredClaims: ['iss', 'aud', 'exp', 'sub', 'iat', 'jti'],
     checkTyp: ACCESS_TOKEN_TYPE,
-    clockTolerance: CLOCK_SKEW_SECONDS * 1000,
-    // Verified tokens are cached by hash; revocation is checked outside the cache on every request.
-    cache: true
+    // No library cache: plugins/auth.ts keeps verified tokens in a map keyed by the token itself.
+    clockTolerance: CLOCK_SKEW_SECONDS * 1000
   }
 }
 

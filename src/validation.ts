@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv'
 import formats from 'ajv-formats'
 import type { Static, TSchema } from '@sinclair/typebox'
 
@@ -20,19 +20,25 @@ function describe (errors: readonly ErrorObject[]): string[] {
       : error.keyword === 'additionalProperties'
         ? [fieldName(path, String(error.params.additionalProperty)), 'is not a known field']
         : [fieldName(path), String(error.message)]
-    // The first error of a field tells; a Nullable union adds "must be null" and "anyOf" after it.
+    // The first error of a field tells; later ones of the same field repeat it in other words.
     if (!byField.has(field)) byField.set(field, message)
   }
   return [...byField].map(([field, message]) => `${field} ${message}`)
 }
 
+/** The Ajv of every validation: bodies kept as sent (no property removed), formats checked. */
+export function createAjv (options: AjvOptions = {}): Ajv {
+  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, allErrors: false, strict: false, ...options })
+  addFormats(ajv)
+  return ajv
+}
+
 /**
- * Compiles a TypeBox schema with Ajv 8 and ajv-formats, as Fastify does, so that code outside
- * Fastify (the CLI) accepts exactly what the API accepts.
+ * Compiles a TypeBox schema with the API's body settings, so that code outside Fastify (the CLI)
+ * accepts exactly what the API accepts.
  */
 export function createValidator<T extends TSchema> (schema: T): Validator<T> {
-  const ajv = new Ajv({ allErrors: true })
-  addFormats(ajv)
+  const ajv = createAjv({ coerceTypes: false, allErrors: true })
   const check = ajv.compile(schema)
   return (value) => check(value) ? { value: value as Static<T> } : { problems: describe(check.errors as ErrorObject[]) }
 }
