@@ -1,15 +1,21 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { isDatabaseFault } from '../src/db.js'
+import { HasherBusyError } from '../src/passwords.js'
 
-/** The one root error handler: Fastify's shape, headers from the error kept, 5xx masked and logged. */
+/** The one root error handler: Fastify's shape, a 4xx's headers kept, 5xx masked and logged. */
 async function errors (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError & { headers?: Record<string, string> }, request, reply) => {
     const statusCode = isDatabaseFault(err) ? 503 : err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+    if (err instanceof HasherBusyError) {
+      request.log.warn('request shed: too many password operations at once')
+      return reply.code(503).headers(err.headers).send({ statusCode, error: 'Service Unavailable', message: 'Too many password operations at once; retry shortly' })
+    }
     if (statusCode >= 500) {
       request.log.error({ err }, 'request failed')
       return reply.code(statusCode).send({ statusCode, error: statusCode === 503 ? 'Service Unavailable' : 'Internal Server Error', message: `Something went wrong; quote request id ${request.id}` })
     }
+    // Only an error below 500 chooses its headers: a library's 5xx may carry an upstream response's.
     if (err.headers !== undefined) reply.headers(err.headers)
     return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message: err.message })
   })

@@ -20,7 +20,10 @@ export function isSupportedHash (hash: string): boolean {
   return ARGON2ID_HASH.test(hash) || BCRYPT_HASH.test(hash)
 }
 
+/** 503 with Retry-After: the queue is full, or a check waited its longest for a slot. */
 export class HasherBusyError extends Error {
+  readonly statusCode = 503
+  readonly headers = { 'retry-after': '1' }
   constructor () {
     super('Too many password checks are waiting')
     this.name = 'HasherBusyError'
@@ -45,6 +48,12 @@ export interface HasherOptions {
   /** Hashes waiting for a slot before new ones are refused with HasherBusyError. */
   maxQueued?: number
   /**
+   * Milliseconds a hash waits for a slot before it is refused with HasherBusyError (1000, the
+   * Retry-After it is answered with). Waiting, not an immediate refusal, is what slows a client
+   * that ignores Retry-After: it cannot send its next login until this one is answered.
+   */
+  maxWaitMs?: number
+  /**
    * The share of its time a slot may spend hashing: after a hash of d ms the slot rests
    * d × (1/share − 1) ms. Default 1 (no rest), but 0.5 on a one-core machine, where a hashing
    * thread would otherwise take half the core from the event loop during a login storm.
@@ -58,18 +67,35 @@ export interface HasherOptions {
  * growing memory and latency without bound.
  */
 export function createPasswordHasher ({
-  cost = 'owasp', concurrency = availableParallelism(), maxQueued = concurrency * 16, slotShare = availableParallelism() > 1 ? 1 : 0.5
+  cost = 'owasp', concurrency = availableParallelism(), maxQueued = concurrency * 64, maxWaitMs = 1000,
+  slotShare = availableParallelism() > 1 ? 1 : 0.5
 }: HasherOptions = {}): PasswordHasher {
   const restFactor = 1 / slotShare - 1
   const options: argon2.HashOptions = { type: argon2.argon2id, ...COSTS[cost] }
-  const waiting: Array<() => void> = []
+  const waiting: Array<{ grant: () => void, timer: NodeJS.Timeout }> = []
   let running = 0
   let dummyHash: Promise<string> | undefined
+
+  function waitForSlot (): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          clearTimeout(waiter.timer)
+          resolve()
+        },
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1)
+          reject(new HasherBusyError())
+        }, maxWaitMs)
+      }
+      waiting.push(waiter)
+    })
+  }
 
   async function withSlot<T> (work: () => Promise<T>): Promise<T> {
     if (running >= concurrency) {
       if (waiting.length >= maxQueued) throw new HasherBusyError()
-      await new Promise<void>((resolve) => waiting.push(resolve))
+      await waitForSlot()
     } else {
       running++
     }
@@ -87,7 +113,7 @@ export function createPasswordHasher ({
     const next = waiting.shift()
     // The slot passes straight to the next waiter, so `running` stays the same.
     if (next === undefined) running--
-    else next()
+    else next.grant()
   }
 
   async function verify (hash: string, password: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { HasherBusyError } from '../../src/passwords.js'
 import { BOB, JOHNDOE, buildTestApp, call, login, tokenRequest } from '../helper.js'
 
 const CAROL = { username: 'carol', password: 'carol-password', roles: ['client'], email: 'carol@example.com', full_name: 'Carol' }
@@ -70,6 +71,18 @@ t.test('POST /users validates username, password, roles, email and unknown field
     t.equal(res.json().error, 'Bad Request', name)
   }
   t.equal((await call(app, token, { method: 'POST', url: '/users', payload: { username: 'a.b_c-9', password: '12345678', roles: [] } })).statusCode, 201)
+})
+
+// API.md "Tokens": the hashing queue is bounded; past it, 503 with Retry-After rather than waiting without bound.
+t.test('POST /users answers 503 with Retry-After when password hashing is saturated, and creates nobody', async (t) => {
+  const app = buildTestApp(t)
+  const token = await admin(app)
+  app.passwords.hash = async () => { throw new HasherBusyError() }
+  const res = await call(app, token, { method: 'POST', url: '/users', payload: CAROL })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '1')
+  t.same(res.json(), { statusCode: 503, error: 'Service Unavailable', message: 'Too many password operations at once; retry shortly' })
+  t.equal((await call(app, token, { method: 'GET', url: '/users/carol' })).statusCode, 404)
 })
 
 t.test('POST /users needs the admin role even with users:write in a token', async (t) => {

@@ -120,6 +120,20 @@ t.test('the hasher bounds concurrency and sheds work past its queue', async (t) 
   t.equal(await hasher.verify(hash, 'pw'), true, 'slots free up again')
 })
 
+// API.md "Tokens": logins the server cannot serve promptly get 503 instead of queueing without bound.
+t.test('a check that waits longer than maxWaitMs for a slot is refused, and leaves the queue', async (t) => {
+  // An OWASP-cost hash holds the only slot for tens of milliseconds, far past the 5 ms wait.
+  const hasher = createPasswordHasher({ cost: 'owasp', concurrency: 1, maxQueued: 4, maxWaitMs: 5, slotShare: 1 })
+  const running = hasher.hash('pw')
+  const waiter = hasher.verify('$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$aGFzaA', 'pw')
+  t.equal(hasher.saturated(), false, 'one running, one of four queued')
+  const error = await waiter.then(() => undefined, (err: unknown) => err)
+  t.ok(error instanceof HasherBusyError)
+  t.match(error, { statusCode: 503, headers: { 'retry-after': '1' } })
+  const hash = await running
+  t.equal(await hasher.verify(hash, 'pw'), true, 'the slot was released to nobody and serves the next check')
+})
+
 t.test('the hasher reports saturation only when every slot runs and the queue is full', async (t) => {
   const hasher = createPasswordHasher({ cost: 'test', concurrency: 1, maxQueued: 1 })
   const hash = await hasher.hash('pw')
