@@ -7,8 +7,8 @@ import { HttpError } from '../src/errors.js'
 import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
 import { createKeySet, type PublicJwk } from '../src/keys.js'
 import {
-  ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem, keyVerifier, parseJti, verifierByKid,
-  type AccessTokenClaims, type AuthUser, type TokenVerifier
+  ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem, keyVerifier, parseJti, timeProblem,
+  verifierByKid, type AccessTokenClaims, type AuthUser, type TokenVerifier, type VerifiedToken
 } from '../src/tokens.js'
 import type { UserState } from '../src/user-state.js'
 
@@ -48,7 +48,7 @@ export interface TokenService {
    * Verifies signature (by kid), typ, iss, aud, exp, nbf, iat and the claims' shapes; not the user
    * state or revocation. Throws an error whose message, or `code`, says why.
    */
-  verifyAccessToken (token: string): AccessTokenClaims
+  verifyAccessToken (token: string): VerifiedToken
   /** RFC 7517 set of the public keys that verify (empty under HS256). */
   jwks: { keys: PublicJwk[] }
 }
@@ -115,9 +115,17 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
   const verifyAccessToken = verifierByKid(verifiers)
-  // Tokens whose signature verified, keyed by the whole token string: a hit costs a Map lookup,
-  // where the library's own cache hashes the token and parses its header first.
-  const verified = new Map<string, AccessTokenClaims>()
+  // Tokens whose signature and claims verified, keyed by the whole token string: a hit costs a Map
+  // lookup, where the library's own cache hashes the token and parses its header first.
+  const verified = new Map<string, VerifiedToken>()
+
+  function verifyUncached (token: string): VerifiedToken {
+    const claims = verifyAccessToken(token)
+    const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
+    if (problem !== undefined) throw new ClaimsError(problem)
+    const { generation, loginId } = parseJti(claims.jti) as { generation: number, loginId: string }
+    return { claims, generation, loginId, scopes: Object.freeze(claims.scope.split(' ') as Scope[]) }
+  }
 
   app.decorate('tokens', {
     issueAccessToken (input: IssueInput) {
@@ -131,16 +139,17 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
     },
     verifyAccessToken (token: string) {
-      let claims = verified.get(token)
-      if (claims === undefined) {
-        claims = verifyAccessToken(token)
+      let entry = verified.get(token)
+      if (entry === undefined) {
+        entry = verifyUncached(token)
         if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string)
-        verified.set(token, claims)
+        verified.set(token, entry)
+      } else {
+        // Only the time checks change between requests.
+        const problem = timeProblem(entry.claims, Math.floor(app.now() / 1000))
+        if (problem !== undefined) throw new ClaimsError(problem)
       }
-      // Time and claim checks run on every request; only the signature, iss, aud and typ checks are kept.
-      const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
-      if (problem !== undefined) throw new ClaimsError(problem)
-      return claims
+      return entry
     },
     jwks: keys.jwks
   } satisfies TokenService)
@@ -166,19 +175,17 @@ function refuse (request: FastifyRequest, done: HookHandlerDoneFunction, err: Ht
 function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: readonly Scope[]): onRequestHookHandler {
   const scopeChallenge = { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` }
 
-  function admit (request: FastifyRequest, claims: AccessTokenClaims, state: UserState | null, done: HookHandlerDoneFunction): void {
-    const jti = parseJti(claims.jti)
-    if (state === null || jti === undefined) return refuse(request, done, invalidToken('The user no longer exists'))
+  function admit (request: FastifyRequest, token: VerifiedToken, state: UserState | null, done: HookHandlerDoneFunction): void {
+    if (state === null) return refuse(request, done, invalidToken('The user no longer exists'))
     if (state.disabled) return refuse(request, done, invalidToken('The user is disabled'))
-    if (jti.generation !== state.generation || app.logins.isRevoked(jti.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
-    const granted = claims.scope.split(' ') as Scope[]
+    if (token.generation !== state.generation || app.logins.isRevoked(token.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
     for (const scope of scopes) {
-      if (!granted.includes(scope)) return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
+      if (!token.scopes.includes(scope)) return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
     }
     if (roles.length > 0 && !roles.some((role) => state.roles.includes(role))) {
       return refuse(request, done, new HttpError(403, 'Your roles do not allow this'))
     }
-    request.user = { username: claims.sub, roles: state.roles, scopes: granted, loginId: jti.loginId, jti: claims.jti }
+    request.user = { username: token.claims.sub, roles: state.roles, scopes: token.scopes, loginId: token.loginId, jti: token.claims.jti }
     done()
   }
 
@@ -187,16 +194,16 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
     if (lookup.kind === 'missing') return refuse(request, done, new HttpError(401, 'Authentication required', NO_CREDENTIALS))
     if (lookup.kind === 'malformed') return refuse(request, done, invalidToken('The Authorization header is malformed'))
     if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return refuse(request, done, invalidToken('The access token is too long'))
-    let claims: AccessTokenClaims
+    let token: VerifiedToken
     try {
-      claims = app.tokens.verifyAccessToken(lookup.token)
+      token = app.tokens.verifyAccessToken(lookup.token)
     } catch (err) {
       request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
       return refuse(request, done, invalidToken(describeTokenError(err)))
     }
-    const state = app.userState.peek(claims.sub)
-    if (state !== undefined) return admit(request, claims, state, done)
-    app.userState.load(claims.sub).then((loaded) => admit(request, claims, loaded, done), done)
+    const state = app.userState.peek(token.claims.sub)
+    if (state !== undefined) return admit(request, token, state, done)
+    app.userState.load(token.claims.sub).then((loaded) => admit(request, token, loaded, done), done)
   }
 }
 

@@ -9,7 +9,6 @@ import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/po
 import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
-import { parseJti } from '../src/tokens.js'
 import { createLoginThrottle } from '../src/login-throttle.js'
 import type { UserRecord } from '../src/repositories/users.js'
 
@@ -129,7 +128,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     }
     let loginId: string | undefined
     try {
-      loginId = parseJti(app.tokens.verifyAccessToken(token).jti)?.loginId
+      loginId = app.tokens.verifyAccessToken(token).loginId
     } catch {
       // §2.2: an invalid token is no error; there is nothing to revoke.
     }

@@ -120,10 +120,24 @@ export function claimsProblem (payload: Record<string, unknown>, nowSeconds: num
   if (typeof payload.scope !== 'string') return 'The token has no scope'
   if (typeof payload.jti !== 'string' || parseJti(payload.jti) === undefined) return 'The token has no valid jti'
   if (typeof payload.iat !== 'number') return 'The token has no issue time'
-  if (payload.iat > nowSeconds + CLOCK_SKEW_SECONDS) return 'The token is issued in the future'
+  if (typeof payload.exp !== 'number') return 'The access token expired'
+  return timeProblem(payload as { iat: number, exp: number }, nowSeconds)
+}
+
+/** The part of claimsProblem that changes with the clock. */
+export function timeProblem ({ iat, exp }: { iat: number, exp: number }, nowSeconds: number): string | undefined {
+  if (iat > nowSeconds + CLOCK_SKEW_SECONDS) return 'The token is issued in the future'
   // The library checks exp against the system clock; this checks it against the app's (the `now` seam).
-  if (typeof payload.exp !== 'number' || payload.exp + CLOCK_SKEW_SECONDS < nowSeconds) return 'The access token expired'
+  if (exp + CLOCK_SKEW_SECONDS < nowSeconds) return 'The access token expired'
   return undefined
+}
+
+/** A token whose signature and claims were checked, with what every request reads parsed once. */
+export interface VerifiedToken {
+  claims: AccessTokenClaims
+  generation: number
+  loginId: string
+  scopes: readonly Scope[]
 }
 
 /** RFC 9068 §4 checks, the same for every key; each key adds its own `algorithms`. */

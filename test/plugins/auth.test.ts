@@ -100,6 +100,20 @@ t.test('a token within the 30 s clock skew is accepted', async (t) => {
   t.equal((await call(app, issuedSlightlyAhead, { method: 'GET', url: '/users/me' })).statusCode, 200)
 })
 
+// API.md row 2 (expired): a token already accepted, and so kept verified, is still refused once the clock passes its exp.
+t.test('an accepted token is refused once the app clock passes exp plus the skew', async (t) => {
+  let clock = Date.now()
+  const app = buildTestApp(t, { now: () => clock, env: { ACCESS_TOKEN_TTL: '600' } })
+  const token = await login(app, JOHNDOE)
+  t.equal((await call(app, token, { method: 'GET', url: '/users/me' })).statusCode, 200)
+  clock += 630_000
+  t.equal((await call(app, token, { method: 'GET', url: '/users/me' })).statusCode, 200, 'within the 30 s skew')
+  clock += 1_000
+  const res = await call(app, token, { method: 'GET', url: '/users/me' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token expired"')
+})
+
 t.test('a token signed for another issuer configuration is refused', async (t) => {
   const app = buildTestApp(t, { env: { JWT_ISSUER: 'https://auth.example', JWT_AUDIENCE: 'https://api.example' } })
   const token = await login(app, JOHNDOE)
