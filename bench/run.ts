@@ -26,7 +26,7 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..')
-const SERVER = join(ROOT, 'dist', 'src', 'server.js')
+const SERVER = join(ROOT, 'dist', 'src', 'main.cjs')
 const LOADER = join(HERE, 'load.js')
 
 const STARTUP_TIMEOUT_MS = 15_000

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { createPasswordHasher, type HashCost, type PasswordHasher } from '../src/passwords.js'
+import { createPasswordHasher, defaultHashingSlots, threadPoolSize, type HashCost, type PasswordHasher } from '../src/passwords.js'
 
 declare module 'fastify' {
   interface FastifyInstance { passwords: PasswordHasher }
@@ -9,7 +9,9 @@ declare module 'fastify' {
 export interface PasswordsPluginOptions { hashCost: HashCost }
 
 async function passwords (app: FastifyInstance, { hashCost }: PasswordsPluginOptions): Promise<void> {
-  app.decorate('passwords', createPasswordHasher({ cost: hashCost }))
+  const slots = defaultHashingSlots()
+  app.log.info({ hashingSlots: slots, threadPoolSize: threadPoolSize() }, 'password hashing on the thread pool')
+  app.decorate('passwords', createPasswordHasher({ cost: hashCost, concurrency: slots }))
 }
 
 export default fp(passwords, { name: 'passwords' })

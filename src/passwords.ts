@@ -41,9 +41,20 @@ export interface PasswordHasher {
   saturated (): boolean
 }
 
+/** libuv's thread pool size: UV_THREADPOOL_SIZE, else its default of 4 (what `npm start` sets is in main.cts). */
+export function threadPoolSize (env: NodeJS.ProcessEnv = process.env): number {
+  const size = Number(env.UV_THREADPOOL_SIZE)
+  return Number.isInteger(size) && size > 0 ? size : 4
+}
+
+/** One hashing slot per core, but always one pool thread left for fs, dns and zlib. */
+export function defaultHashingSlots (poolSize = threadPoolSize(), cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, poolSize - 1))
+}
+
 export interface HasherOptions {
   cost?: HashCost
-  /** Hashes running at once on libuv's thread pool. */
+  /** Hashes running at once on libuv's thread pool (defaultHashingSlots()). */
   concurrency?: number
   /** Hashes waiting for a slot before new ones are refused with HasherBusyError. */
   maxQueued?: number
@@ -67,7 +78,7 @@ export interface HasherOptions {
  * growing memory and latency without bound.
  */
 export function createPasswordHasher ({
-  cost = 'owasp', concurrency = availableParallelism(), maxQueued = concurrency * 64, maxWaitMs = 1000,
+  cost = 'owasp', concurrency = defaultHashingSlots(), maxQueued = concurrency * 64, maxWaitMs = 1000,
   slotShare = availableParallelism() > 1 ? 1 : 0.5
 }: HasherOptions = {}): PasswordHasher {
   const restFactor = 1 / slotShare - 1

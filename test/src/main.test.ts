@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { TEST_SECRET } from '../helper.js'
+
+// `npm start` runs the compiled launcher (`npm ci` builds it); tsx would load ES modules, and so
+// start libuv's pool, before the launcher could size it.
+const LAUNCHER = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'dist', 'src', 'main.cjs')
+
+interface Started { hashing: Record<string, unknown>, threads: number }
+
+/** Starts the launcher, logs in once (argon2 on the pool), and counts the process's threads. */
+async function launch (t: Test, env: Record<string, string>): Promise<Started> {
+  // tap adds its loader to a child's NODE_OPTIONS, and an --import loader would start the pool before
+  // the launcher runs (as it would under `npm start` too), so the child runs without it.
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
+    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', HOST: '127.0.0.1', PORT: '0', DATABASE_PATH: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const lines: Array<Record<string, unknown>> = []
+  let buffered = ''
+  let base: string | undefined
+  for await (const chunk of child.stdout) {
+    buffered += String(chunk)
+    const parts = buffered.split('\n')
+    buffered = parts.pop() ?? ''
+    lines.push(...parts.map((line) => JSON.parse(line) as Record<string, unknown>))
+    base = lines.map((line) => /^Server listening at (http:\S+)$/.exec(String(line.msg))?.[1]).find((url) => url !== undefined)
+    if (base !== undefined) break
+  }
+  const res = await fetch(`${base ?? ''}/token`, { method: 'POST', body: new URLSearchParams({ username: 'johndoe', password: 'secret' }) })
+  t.equal(res.status, 200)
+  const threads = readdirSync(`/proc/${child.pid ?? 0}/task`).length
+  child.kill('SIGTERM')
+  await once(child, 'exit')
+  return { hashing: lines.find((line) => line.msg === 'password hashing on the thread pool') ?? {}, threads }
+}
+
+// Issue 5: argon2 runs on libuv's pool, which `npm start` sizes for it.
+t.test('npm start sizes the thread pool for one hashing slot per core plus libuv\'s default 4', async (t) => {
+  const cores = availableParallelism()
+  const sized = await launch(t, {})
+  t.match(sized.hashing, { hashingSlots: cores, threadPoolSize: cores + 4 }, 'as logged')
+  const single = await launch(t, { UV_THREADPOOL_SIZE: '1' })
+  t.match(single.hashing, { hashingSlots: 1, threadPoolSize: 1 }, 'an operator\'s UV_THREADPOOL_SIZE is kept')
+  t.equal(sized.threads - single.threads, cores + 4 - 1, 'the pool really has that many threads')
+})
