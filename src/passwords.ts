@@ -56,7 +56,10 @@ export interface HasherOptions {
   cost?: HashCost
   /** Hashes running at once on libuv's thread pool (defaultHashingSlots()). */
   concurrency?: number
-  /** Hashes waiting for a slot before new ones are refused with HasherBusyError. */
+  /**
+   * Hashes waiting for a slot before new ones are refused at once with HasherBusyError (1024). The
+   * wait is bounded by maxWaitMs, so this bounds only memory: a waiting login holds a few kB.
+   */
   maxQueued?: number
   /**
    * Milliseconds a hash waits for a slot before it is refused with HasherBusyError (1000, the
@@ -78,7 +81,7 @@ export interface HasherOptions {
  * growing memory and latency without bound.
  */
 export function createPasswordHasher ({
-  cost = 'owasp', concurrency = defaultHashingSlots(), maxQueued = concurrency * 64, maxWaitMs = 1000,
+  cost = 'owasp', concurrency = defaultHashingSlots(), maxQueued = 1024, maxWaitMs = 1000,
   slotShare = availableParallelism() > 1 ? 1 : 0.5
 }: HasherOptions = {}): PasswordHasher {
   const restFactor = 1 / slotShare - 1
