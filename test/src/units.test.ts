@@ -2,7 +2,7 @@ import t from 'tap'
 import { scopesFor, seesAllItems, isRole, isScope } from '../../src/policy.js'
 import { bearerToken, claimsProblem, makeJti, parseJti } from '../../src/tokens.js'
 import { createUserStateCache } from '../../src/user-state.js'
-import { createPasswordHasher, HasherBusyError } from '../../src/passwords.js'
+import { createPasswordHasher, defaultHashingSlots, HasherBusyError, threadPoolSize } from '../../src/passwords.js'
 import type { UserRecord } from '../../src/repositories/users.js'
 
 // API.md "Policy": the role → scope table.
@@ -118,6 +118,15 @@ t.test('the hasher bounds concurrency and sheds work past its queue', async (t) 
   await t.rejects(hasher.verify(hash, 'pw'), HasherBusyError)
   t.same(await Promise.all([first, second]), [true, true])
   t.equal(await hasher.verify(hash, 'pw'), true, 'slots free up again')
+})
+
+t.test('hashing takes one slot per core, leaving a pool thread for everything else', async (t) => {
+  t.equal(threadPoolSize({}), 4, 'libuv\'s default')
+  t.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '12' }), 12)
+  for (const invalid of ['', '0', '-2', '1.5', 'many']) t.equal(threadPoolSize({ UV_THREADPOOL_SIZE: invalid }), 4, invalid)
+  t.equal(defaultHashingSlots(6, 2), 2, 'what npm start sets on two cores')
+  t.equal(defaultHashingSlots(4, 8), 3, 'a pool smaller than the cores')
+  t.equal(defaultHashingSlots(1, 8), 1, 'never none')
 })
 
 // API.md "Tokens": logins the server cannot serve promptly get 503 instead of queueing without bound.
