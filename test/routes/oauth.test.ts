@@ -119,6 +119,26 @@ t.test('missing, empty, repeated or too long fields answer invalid_request', asy
   }
 })
 
+// RFC 6749 §5.2: a malformed request is invalid_request, and is refused before any password is hashed.
+t.test('a form with a broken percent-escape or invalid UTF-8 answers invalid_request without hashing', async (t) => {
+  const app = buildTestApp(t)
+  await app.ready()
+  let verifications = 0
+  const verify = app.passwords.verify.bind(app.passwords)
+  app.passwords.verify = async (hash, password) => { verifications++; return await verify(hash, password) }
+  for (const payload of ['username=johndoe&password=%ZZ', 'username=johndoe&password=secret%', 'username=%E0%A4%A&password=x', 'username=johndoe&password=%FF']) {
+    const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    t.equal(res.statusCode, 400, payload)
+    assertNoStore(t, res.headers)
+    t.same(res.json(), { error: 'invalid_request', error_description: 'The form has an invalid percent-encoding' }, payload)
+  }
+  t.equal(verifications, 0)
+  const encoded = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=john%64oe&password=s%65cret+' })
+  t.same(encoded.json().error, 'invalid_grant', 'valid escapes decode: "johndoe" with the password "secret "')
+  t.equal(verifications, 1)
+  t.equal((await tokenRequest(app, { username: 'johndoe', password: 'secret' })).statusCode, 200)
+})
+
 t.test('a password of exactly 1024 characters is checked, not refused as too long', async (t) => {
   const app = buildTestApp(t)
   const res = await tokenRequest(app, { username: 'johndoe', password: 'a'.repeat(1024) })
