@@ -145,8 +145,9 @@ export function revokingLogins (users: UsersRepository, logins: Pick<LoginServic
   return {
     ...users,
     async update (username, changes) {
+      const before = REVOKING_CHANGES.some((key) => changes[key] !== undefined) ? await users.find(username) : undefined
       const updated = await users.update(username, changes)
-      if (updated !== undefined && REVOKING_CHANGES.some((key) => changes[key] !== undefined)) await logins.revokeUser(username)
+      if (updated !== undefined && before !== undefined && updated.token_generation !== before.token_generation) await logins.revokeUser(username)
       return updated
     },
     async delete (username) {

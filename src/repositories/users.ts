@@ -43,7 +43,7 @@ export interface UsersRepository {
   create (user: NewUser, now: Date): Promise<UserRecord>
   /** All or none, in one transaction (an import). Throws UsernameTakenError for the first name taken. */
   createMany (users: readonly NewUser[], now: Date): Promise<UserRecord[]>
-  /** Changing the password, roles or disabled bumps token_generation. Undefined when missing. */
+  /** A change of password, roles or disabled bumps token_generation. Undefined when missing. */
   update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
   /**
    * Replaces the hash only, without revoking tokens (a rehash on login), and only while the
@@ -118,7 +118,10 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
         columns.push(`${key} = @${key}`)
         values[key] = key === 'roles' ? JSON.stringify(value) : key === 'disabled' ? (value === true ? 1 : 0) : value
       }
-      if (REVOKING_CHANGES.some((key) => changes[key] !== undefined)) columns.push('token_generation = token_generation + 1')
+      // Bumped only when a value really changes (the right-hand side reads the old row): setting the
+      // same roles again revokes nothing.
+      const revoking = REVOKING_CHANGES.filter((key) => changes[key] !== undefined)
+      if (revoking.length > 0) columns.push(`token_generation = token_generation + (${revoking.map((key) => `${key} IS NOT @${key}`).join(' OR ')})`)
       if (columns.length > 0) {
         // Column names come from CHANGEABLE_COLUMNS, never from input.
         const result = db.prepare(`UPDATE users SET ${columns.join(', ')} WHERE username = @username`).run(values)

@@ -62,6 +62,14 @@ t.test('a role change revokes the user\'s logins', async (t) => {
   t.equal(after.scope, 'items:read items:write users:read users:write', 'the new roles take effect at the next login')
 })
 
+t.test('setting the roles or the disabled flag a user already has revokes nothing', async (t) => {
+  const app = buildTestApp(t)
+  const tokens = await grant(app, BOB)
+  await admin(app, 'PATCH', '/users/bob', { roles: ['client'], disabled: false })
+  t.equal((await call(app, tokens.access_token, { method: 'GET', url: '/users/me' })).statusCode, 200)
+  t.equal((await refresh(app, tokens.refresh_token)).statusCode, 200)
+})
+
 t.test('changing email or full name revokes nothing', async (t) => {
   const app = buildTestApp(t)
   const tokens = await grant(app, BOB)
