@@ -38,7 +38,9 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   const app = Fastify({
     logger: loggerOptions(config, logger),
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // request.ip, which the login throttle and the rate limit key on, is the client's only behind a trusted proxy.
+    trustProxy: config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // Bodies are validated as sent: unknown properties are a 400, not silently dropped (API.md "Routes"),

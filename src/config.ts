@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parsePrivateKey, parsePublicKey } from './keys.js'
@@ -22,7 +23,8 @@ const EnvSchema = Type.Object({
   LOGIN_WINDOW: seconds(900),
   TOKEN_RATE_LIMIT: Type.Integer({ minimum: 0, default: 300 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
-  CORS_ORIGINS: Type.Optional(Type.String())
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  TRUST_PROXY: Type.Optional(Type.String())
 })
 
 type Env = Static<typeof EnvSchema>
@@ -48,6 +50,8 @@ export interface Config {
   tokenRateLimit: number
   logLevel: string
   corsOrigins: string[]
+  /** Fastify's trustProxy: the proxies' addresses and CIDR ranges; false when unset. */
+  trustProxy: string[] | false
 }
 
 export class ConfigError extends Error {
@@ -71,6 +75,25 @@ function readPem (variable: string, path: string, parse: (pem: string) => unknow
     throw new ConfigError(variable, `${path}: ${(err as Error).message}`)
   }
   return pem
+}
+
+/**
+ * TRUST_PROXY: the proxies' addresses and CIDR ranges. Neither `true` nor a hop count: either
+ * would let a client that reaches the server directly choose its own address (X-Forwarded-For)
+ * for the login throttle and the rate limit; Fastify itself now refuses hop counts for that reason.
+ */
+function parseTrustProxy (value: string | undefined): Config['trustProxy'] {
+  if (value === undefined) return false
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean)
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/')
+    const family = isIP(address)
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32))
+    if (family === 0 || !validPrefix || extra !== undefined) {
+      throw new ConfigError('TRUST_PROXY', `expected proxy addresses or CIDR ranges separated by commas (got "${entry}")`)
+    }
+  }
+  return entries.length === 0 ? false : entries
 }
 
 /** Parses the environment once, at start. Throws ConfigError naming the first bad variable. */
@@ -126,6 +149,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     loginWindow: parsed.LOGIN_WINDOW,
     tokenRateLimit: parsed.TOKEN_RATE_LIMIT,
     logLevel: parsed.LOG_LEVEL,
-    corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean)
+    corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    trustProxy: parseTrustProxy(parsed.TRUST_PROXY)
   }
 }

@@ -103,3 +103,29 @@ t.test('an attempt whose password was never checked is not a failure', async (t)
   app.passwords.verify = verify
   t.equal((await tokenRequest(app, { ...BOB })).statusCode, 200)
 })
+
+async function wrongLoginVia (app: Parameters<typeof tokenRequest>[0], forwardedFor: string, remoteAddress = '10.0.0.2') {
+  return await app.inject({
+    method: 'POST',
+    url: '/token',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },
+    payload: 'username=bob&password=wrong'
+  })
+}
+
+// README "Configuration": TRUST_PROXY; the throttle must key on the client behind the proxy, and only behind it.
+t.test('behind a proxy named in TRUST_PROXY, the throttle keys on the client from X-Forwarded-For', async (t) => {
+  const app = buildTestApp(t, { env: { ...THROTTLED, TRUST_PROXY: '10.0.0.0/24' } })
+  for (let i = 0; i < 3; i++) t.equal((await wrongLoginVia(app, '203.0.113.5')).statusCode, 400)
+  t.equal((await wrongLoginVia(app, '203.0.113.5')).statusCode, 429, 'that client is throttled')
+  t.equal((await wrongLoginVia(app, '203.0.113.6')).statusCode, 400, 'another client behind the same proxy is not')
+  t.equal((await wrongLoginVia(app, '203.0.113.99', '192.0.2.1')).statusCode, 400)
+  t.equal((await wrongLoginVia(app, '203.0.113.5', '192.0.2.1')).statusCode, 400, 'a peer that is not the proxy cannot pick the throttled address')
+})
+
+t.test('without TRUST_PROXY, X-Forwarded-For is ignored: the peer address is the client', async (t) => {
+  const app = buildTestApp(t, { env: THROTTLED })
+  for (const client of ['203.0.113.5', '203.0.113.6', '203.0.113.7']) t.equal((await wrongLoginVia(app, client)).statusCode, 400)
+  t.equal((await wrongLoginVia(app, '203.0.113.8')).statusCode, 429, 'a new X-Forwarded-For does not escape the throttle')
+})

@@ -17,6 +17,15 @@ t.test('defaults follow the contract table', async (t) => {
   })
   t.same(config.jwtPreviousPublicKeys, [])
   t.same(config.corsOrigins, [])
+  t.equal(config.trustProxy, false)
+})
+
+t.test('TRUST_PROXY takes proxy addresses and CIDR ranges, and refuses true or a hop count', async (t) => {
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,::1,fd00::/8' }).trustProxy, ['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8'])
+  t.equal(loadConfig({ TRUST_PROXY: ' , ' }).trustProxy, false)
+  for (const value of ['true', '2', '10.0.0.0/33', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x', 'proxy.internal']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: value }), /^TRUST_PROXY: expected proxy addresses or CIDR ranges/, value)
+  }
 })
 
 t.test('values are read and converted from text', async (t) => {
