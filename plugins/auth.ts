@@ -49,6 +49,8 @@ export interface TokenService {
    * state or revocation. Throws an error whose message, or `code`, says why.
    */
   verifyAccessToken (token: string): VerifiedToken
+  /** True when this exact string verified before (and may since have expired or been revoked). */
+  verifiedBefore (token: string): boolean
   /** RFC 7517 set of the public keys that verify (empty under HS256). */
   jwks: { keys: PublicJwk[] }
 }
@@ -151,6 +153,7 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       }
       return entry
     },
+    verifiedBefore: (token: string) => verified.has(token),
     jwks: keys.jwks
   } satisfies TokenService)
 
@@ -194,13 +197,20 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
   }
 
   return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const lookup = bearerToken(request.headers.authorization)
-    if (lookup.kind === 'missing') return refuse(request, done, new HttpError(401, 'Authentication required', NO_CREDENTIALS))
-    if (lookup.kind === 'malformed') return refuse(request, done, invalidToken('The Authorization header is malformed'))
-    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return refuse(request, done, invalidToken('The access token is too long'))
+    const header = request.headers.authorization
+    // The usual header, "Bearer <a token seen before>", skips the parsing regex: a string only
+    // verifies if it is a well-formed token.
+    let presented = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined
+    if (presented === undefined || !app.tokens.verifiedBefore(presented)) {
+      const lookup = bearerToken(header)
+      if (lookup.kind === 'missing') return refuse(request, done, new HttpError(401, 'Authentication required', NO_CREDENTIALS))
+      if (lookup.kind === 'malformed') return refuse(request, done, invalidToken('The Authorization header is malformed'))
+      if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return refuse(request, done, invalidToken('The access token is too long'))
+      presented = lookup.token
+    }
     let token: VerifiedToken
     try {
-      token = app.tokens.verifyAccessToken(lookup.token)
+      token = app.tokens.verifyAccessToken(presented)
     } catch (err) {
       request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
       return refuse(request, done, invalidToken(describeTokenError(err)))

@@ -32,7 +32,7 @@ t.test('each refusal of the auth guard is logged at debug with its reason', asyn
     await app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } })
   }
   const bobFull = await login(app, BOB)
-  await call(app, admin, { method: 'PATCH', url: '/users/bob', payload: { roles: ['client'] } })
+  await call(app, admin, { method: 'PATCH', url: '/users/bob', payload: { roles: ['admin'] } })
   await call(app, bobFull, { method: 'GET', url: '/users/me' })
   await call(app, admin, { method: 'PATCH', url: '/users/bob', payload: { disabled: true } })
   await call(app, bobFull, { method: 'GET', url: '/users/me' })

@@ -39,6 +39,19 @@ t.test('a protected route without Authorization answers 401 with a bare Bearer c
   }
 })
 
+// RFC 6750 §2.1: a token already verified is accepted again, but only as the whole credential.
+t.test('a header that merely contains a token verified before is still parsed and refused', async (t) => {
+  const app = buildTestApp(t)
+  const token = await login(app, JOHNDOE)
+  for (let i = 0; i < 2; i++) t.equal((await call(app, token, { method: 'GET', url: '/users/me' })).statusCode, 200, `use ${i + 1}`)
+  for (const authorization of [`Bearer ${token} extra`, `Bearer ${token}.x`, `Bearer ${token}\u0000`]) {
+    const res = await app.inject({ method: 'GET', url: '/users/me', headers: { authorization } })
+    t.equal(res.statusCode, 401, JSON.stringify(authorization.slice(-6)))
+    t.match(res.headers['www-authenticate'], /^Bearer error="invalid_token"/)
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${token}  ` } })).statusCode, 200, 'trailing spaces, as before')
+})
+
 t.test('the Bearer scheme is case-insensitive (RFC 6750 §2.1)', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, JOHNDOE)
