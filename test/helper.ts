@@ -22,6 +22,19 @@ export function assertNoLeak (body: string): void {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
+/** Wraps the named methods of `object` so a test can count their calls, all of them together. */
+export function countCalls<T extends object> (object: T, ...methods: Array<keyof T>): { readonly calls: number } {
+  const counter = { calls: 0 }
+  for (const method of methods) {
+    const original = object[method] as (...args: unknown[]) => unknown
+    object[method] = ((...args: unknown[]) => {
+      counter.calls++
+      return original.apply(object, args)
+    }) as T[keyof T]
+  }
+  return counter
+}
+
 export interface TestAppOptions {
   env?: Record<string, string>
   now?: () => number

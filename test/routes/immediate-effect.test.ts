@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BOB, JOHNDOE, buildTestApp, call, login } from '../helper.js'
+import { BOB, JOHNDOE, buildTestApp, call, countCalls, login } from '../helper.js'
 
 // API.md "Authentication and authorization": these take effect immediately, also within the same second.
 const REVOKED = 'Bearer error="invalid_token", error_description="The access token was revoked"'
@@ -61,13 +61,10 @@ t.test('an authorized request reads no database', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, JOHNDOE)
   await call(app, token, { method: 'GET', url: '/admin-only' })
-  let reads = 0
-  const find = app.users.find
-  app.users.find = async (username) => { reads++; return await find(username) }
-  const userStateLoad = app.userState.load
-  app.userState.load = async (username) => { reads++; return await userStateLoad(username) }
+  const reads = countCalls(app.users, 'find')
+  const stateLoads = countCalls(app.userState, 'load')
   for (let i = 0; i < 5; i++) t.equal((await call(app, token, { method: 'GET', url: '/admin-only' })).statusCode, 200)
-  t.equal(reads, 0)
+  t.equal(reads.calls + stateLoads.calls, 0)
 })
 
 t.test('after a restart-like cold cache, the state is read from the database', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ALICE, BOB, JOHNDOE, buildTestApp, call, login, tokenRequest } from '../helper.js'
+import { ALICE, BOB, JOHNDOE, buildTestApp, call, countCalls, login, tokenRequest } from '../helper.js'
 import { grantedScopes } from '../../routes/oauth.js'
 
 const decode = (jwt: string, part: 0 | 1) => JSON.parse(Buffer.from(jwt.split('.')[part] ?? '', 'base64url').toString()) as Record<string, unknown>
@@ -89,11 +89,9 @@ t.test('a disabled user gets invalid_grant only after a correct password', async
 t.test('an unknown user costs an argon2 verification too', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
-  let dummyChecks = 0
-  const verifyDummy = app.passwords.verifyDummy
-  app.passwords.verifyDummy = async (password) => { dummyChecks++; return await verifyDummy(password) }
+  const dummyChecks = countCalls(app.passwords, 'verifyDummy')
   await tokenRequest(app, { username: 'nobody', password: 'whatever' })
-  t.equal(dummyChecks, 1)
+  t.equal(dummyChecks.calls, 1)
 })
 
 // API.md "Tokens" errors: invalid_request.
@@ -123,19 +121,17 @@ t.test('missing, empty, repeated or too long fields answer invalid_request', asy
 t.test('a form with a broken percent-escape or invalid UTF-8 answers invalid_request without hashing', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
-  let verifications = 0
-  const verify = app.passwords.verify.bind(app.passwords)
-  app.passwords.verify = async (hash, password) => { verifications++; return await verify(hash, password) }
+  const verifications = countCalls(app.passwords, 'verify')
   for (const payload of ['username=johndoe&password=%ZZ', 'username=johndoe&password=secret%', 'username=%E0%A4%A&password=x', 'username=johndoe&password=%FF']) {
     const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
     t.equal(res.statusCode, 400, payload)
     assertNoStore(t, res.headers)
     t.same(res.json(), { error: 'invalid_request', error_description: 'The form has an invalid percent-encoding' }, payload)
   }
-  t.equal(verifications, 0)
+  t.equal(verifications.calls, 0)
   const encoded = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=john%64oe&password=s%65cret+' })
   t.same(encoded.json().error, 'invalid_grant', 'valid escapes decode: "johndoe" with the password "secret "')
-  t.equal(verifications, 1)
+  t.equal(verifications.calls, 1)
   t.equal((await tokenRequest(app, { username: 'johndoe', password: 'secret' })).statusCode, 200)
 })
 
@@ -215,16 +211,14 @@ t.test('grantedScopes treats an empty scope like an absent one', async (t) => {
 t.test('a saturated hasher sheds logins before the body is read or a user is looked up', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
-  let lookups = 0
-  const find = app.users.find
-  app.users.find = async (username) => { lookups++; return await find(username) }
+  const lookups = countCalls(app.users, 'find')
   app.passwords.saturated = () => true
   const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'not even a valid form %%%' })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   assertNoStore(t, res.headers)
   t.equal(res.json().error, 'temporarily_unavailable')
-  t.equal(lookups, 0)
+  t.equal(lookups.calls, 0)
   app.passwords.saturated = () => false
   t.equal((await tokenRequest(app, { ...JOHNDOE })).statusCode, 200)
 })
