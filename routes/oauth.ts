@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, onRequestHookHandler } from 'fastify'
 import type { Config } from '../src/config.js'
 import { HttpError, OAuthError } from '../src/errors.js'
-import { HasherBusyError } from '../src/passwords.js'
+import { HASHER_BUSY_HEADERS, HasherBusyError } from '../src/passwords.js'
 import { isDatabaseFault } from '../src/db.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
 import {
@@ -64,7 +64,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   const shedBody = JSON.stringify({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
   const shedWhenSaturated: onRequestHookHandler = (_request, reply, done) => {
     if (!app.passwords.saturated()) return done()
-    reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).type('application/json; charset=utf-8').send(shedBody)
+    reply.code(503).headers(HASHER_BUSY_HEADERS).type('application/json; charset=utf-8').send(shedBody)
   }
   const throttle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
 
@@ -79,7 +79,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
         .send({ error: 'temporarily_unavailable', error_description: `The service is unavailable; retry shortly (request id ${request.id})` })
     }
     if (err instanceof HasherBusyError) {
-      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
+      return reply.code(err.statusCode).headers(err.headers)
         .send({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
     }
     const statusCode = err.statusCode ?? 500

@@ -20,10 +20,13 @@ export function isSupportedHash (hash: string): boolean {
   return ARGON2ID_HASH.test(hash) || BCRYPT_HASH.test(hash)
 }
 
+/** What a refused password check is answered with, besides its 503. */
+export const HASHER_BUSY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' })
+
 /** 503 with Retry-After: the queue is full, or a check waited its longest for a slot. */
 export class HasherBusyError extends Error {
   readonly statusCode = 503
-  readonly headers = { 'retry-after': '1' }
+  readonly headers = HASHER_BUSY_HEADERS
   constructor () {
     super('Too many password checks are waiting')
     this.name = 'HasherBusyError'
