@@ -49,8 +49,11 @@ export interface TokenService {
    * state or revocation. Throws an error whose message, or `code`, says why.
    */
   verifyAccessToken (token: string): VerifiedToken
-  /** True when this exact string verified before (and may since have expired or been revoked). */
-  verifiedBefore (token: string): boolean
+  /**
+   * The same checks for a token that verified before, undefined for any other string: only the
+   * time checks are made again. Throws as verifyAccessToken does.
+   */
+  keptToken (token: string): VerifiedToken | undefined
   /** RFC 7517 set of the public keys that verify (empty under HS256). */
   jwks: { keys: PublicJwk[] }
 }
@@ -121,6 +124,14 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   // lookup, where the library's own cache hashes the token and parses its header first.
   const verified = new Map<string, VerifiedToken>()
 
+  function keptToken (token: string): VerifiedToken | undefined {
+    const entry = verified.get(token)
+    if (entry === undefined) return undefined
+    const problem = timeProblem(entry.claims, Math.floor(app.now() / 1000))
+    if (problem !== undefined) throw new ClaimsError(problem)
+    return entry
+  }
+
   function verifyUncached (token: string): VerifiedToken {
     const claims = verifyAccessToken(token)
     const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
@@ -141,19 +152,14 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
     },
     verifyAccessToken (token: string) {
-      let entry = verified.get(token)
-      if (entry === undefined) {
-        entry = verifyUncached(token)
-        if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string)
-        verified.set(token, entry)
-      } else {
-        // Only the time checks change between requests.
-        const problem = timeProblem(entry.claims, Math.floor(app.now() / 1000))
-        if (problem !== undefined) throw new ClaimsError(problem)
-      }
+      const kept = keptToken(token)
+      if (kept !== undefined) return kept
+      const entry = verifyUncached(token)
+      if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string)
+      verified.set(token, entry)
       return entry
     },
-    verifiedBefore: (token: string) => verified.has(token),
+    keptToken,
     jwks: keys.jwks
   } satisfies TokenService)
 
@@ -172,6 +178,25 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
 function refuse (request: FastifyRequest, done: HookHandlerDoneFunction, err: HttpError): void {
   request.log.debug({ statusCode: err.statusCode, reason: err.message }, 'request refused')
   done(err)
+}
+
+/** The verified token the Authorization header presents, or the refusal (API.md "Authentication and authorization"). */
+function presentedToken (app: FastifyInstance, request: FastifyRequest): VerifiedToken | HttpError {
+  const header = request.headers.authorization
+  try {
+    // The usual header, "Bearer <a token verified before>", needs no parsing regex: only a
+    // well-formed token ever verified.
+    const kept = header?.startsWith('Bearer ') === true ? app.tokens.keptToken(header.slice(7)) : undefined
+    if (kept !== undefined) return kept
+    const lookup = bearerToken(header)
+    if (lookup.kind === 'missing') return new HttpError(401, 'Authentication required', NO_CREDENTIALS)
+    if (lookup.kind === 'malformed') return invalidToken('The Authorization header is malformed')
+    if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return invalidToken('The access token is too long')
+    return app.tokens.verifyAccessToken(lookup.token)
+  } catch (err) {
+    request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
+    return invalidToken(describeTokenError(err))
+  }
 }
 
 /** Built once per route: checks token, user state, scopes, roles (API.md "Authentication and authorization"). */
@@ -197,24 +222,8 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
   }
 
   return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const header = request.headers.authorization
-    // The usual header, "Bearer <a token seen before>", skips the parsing regex: a string only
-    // verifies if it is a well-formed token.
-    let presented = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined
-    if (presented === undefined || !app.tokens.verifiedBefore(presented)) {
-      const lookup = bearerToken(header)
-      if (lookup.kind === 'missing') return refuse(request, done, new HttpError(401, 'Authentication required', NO_CREDENTIALS))
-      if (lookup.kind === 'malformed') return refuse(request, done, invalidToken('The Authorization header is malformed'))
-      if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return refuse(request, done, invalidToken('The access token is too long'))
-      presented = lookup.token
-    }
-    let token: VerifiedToken
-    try {
-      token = app.tokens.verifyAccessToken(presented)
-    } catch (err) {
-      request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
-      return refuse(request, done, invalidToken(describeTokenError(err)))
-    }
+    const token = presentedToken(app, request)
+    if (token instanceof HttpError) return refuse(request, done, token)
     const state = app.userState.peek(token.claims.sub)
     if (state !== undefined) return admit(request, token, state, done)
     app.userState.load(token.claims.sub).then((loaded) => admit(request, token, loaded, done), done)
