@@ -32,6 +32,11 @@ declare module '@fastify/jwt' {
 }
 
 const VERIFIED_TOKENS_KEPT = 10_000
+/**
+ * Tokens verified before are found by this many of their last characters (the signature's end),
+ * then compared whole: hashing a whole token as a Map key reads its 300-400 characters on every request.
+ */
+const KEPT_TOKEN_KEY_LENGTH = 24
 
 export interface IssueInput {
   username: string
@@ -120,16 +125,16 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
   const verifyAccessToken = verifierByKid(verifiers)
-  // Tokens whose signature and claims verified, keyed by the whole token string: a hit costs a Map
-  // lookup, where the library's own cache hashes the token and parses its header first.
-  const verified = new Map<string, VerifiedToken>()
+  // Tokens whose signature and claims verified: a hit costs a short Map lookup and one string
+  // comparison, where the library's own cache hashes the token and parses its header first.
+  const keptTokens = new Map<string, { token: string, verified: VerifiedToken }>()
 
   function keptToken (token: string): VerifiedToken | undefined {
-    const entry = verified.get(token)
-    if (entry === undefined) return undefined
-    const problem = timeProblem(entry.claims, Math.floor(app.now() / 1000))
+    const entry = keptTokens.get(token.slice(-KEPT_TOKEN_KEY_LENGTH))
+    if (entry === undefined || entry.token !== token) return undefined
+    const problem = timeProblem(entry.verified.claims, Math.floor(app.now() / 1000))
     if (problem !== undefined) throw new ClaimsError(problem)
-    return entry
+    return entry.verified
   }
 
   function verifyUncached (token: string): VerifiedToken {
@@ -155,21 +160,23 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       const kept = keptToken(token)
       if (kept !== undefined) return kept
       const entry = verifyUncached(token)
-      if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string)
-      verified.set(token, entry)
+      if (keptTokens.size >= VERIFIED_TOKENS_KEPT) keptTokens.delete(keptTokens.keys().next().value as string)
+      keptTokens.set(token.slice(-KEPT_TOKEN_KEY_LENGTH), { token, verified: entry })
       return entry
     },
     keptToken,
     jwks: keys.jwks
   } satisfies TokenService)
 
+  // Read off the instance once: a decorator lookup walks the instance's prototype chain.
+  const services: GuardServices = { tokens: app.tokens, userState: app.userState, logins: app.logins }
   app.addHook('onRoute', (route) => {
     const config = route.config ?? {}
     const name = `${[route.method].flat().join(',')} ${route.url}`
     for (const role of config.roles ?? []) if (!isRole(role)) throw new Error(`${name}: unknown role "${role}"`)
     for (const scope of config.scopes ?? []) if (!isScope(scope)) throw new Error(`${name}: unknown scope "${scope}"`)
     if (config.public === true) return
-    const guard = createGuard(app, config.roles ?? [], config.scopes ?? [])
+    const guard = createGuard(services, config.roles ?? [], config.scopes ?? [])
     route.onRequest = [guard, ...[route.onRequest ?? []].flat()]
   })
 }
@@ -181,26 +188,32 @@ function refuse (request: FastifyRequest, done: HookHandlerDoneFunction, err: Ht
 }
 
 /** The verified token the Authorization header presents, or the refusal (API.md "Authentication and authorization"). */
-function presentedToken (app: FastifyInstance, request: FastifyRequest): VerifiedToken | HttpError {
+function presentedToken (tokens: TokenService, request: FastifyRequest): VerifiedToken | HttpError {
   const header = request.headers.authorization
   try {
     // The usual header, "Bearer <a token verified before>", needs no parsing regex: only a
     // well-formed token ever verified.
-    const kept = header?.startsWith('Bearer ') === true ? app.tokens.keptToken(header.slice(7)) : undefined
+    const kept = header?.startsWith('Bearer ') === true ? tokens.keptToken(header.slice(7)) : undefined
     if (kept !== undefined) return kept
     const lookup = bearerToken(header)
     if (lookup.kind === 'missing') return new HttpError(401, 'Authentication required', NO_CREDENTIALS)
     if (lookup.kind === 'malformed') return invalidToken('The Authorization header is malformed')
     if (lookup.token.length > MAX_ACCESS_TOKEN_LENGTH) return invalidToken('The access token is too long')
-    return app.tokens.verifyAccessToken(lookup.token)
+    return tokens.verifyAccessToken(lookup.token)
   } catch (err) {
     request.log.debug({ reason: (err as { code?: string }).code }, 'access token refused')
     return invalidToken(describeTokenError(err))
   }
 }
 
+interface GuardServices {
+  tokens: TokenService
+  userState: FastifyInstance['userState']
+  logins: FastifyInstance['logins']
+}
+
 /** Built once per route: checks token, user state, scopes, roles (API.md "Authentication and authorization"). */
-function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: readonly Scope[]): onRequestHookHandler {
+function createGuard ({ tokens, userState, logins }: GuardServices, roles: readonly Role[], scopes: readonly Scope[]): onRequestHookHandler {
   const scopeChallenge = { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"` }
 
   // A loop, not `roles.some(...)`: a closure over the user's roles would be allocated per request.
@@ -212,7 +225,7 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
   function admit (request: FastifyRequest, token: VerifiedToken, state: UserState | null, done: HookHandlerDoneFunction): void {
     if (state === null) return refuse(request, done, invalidToken('The user no longer exists'))
     if (state.disabled) return refuse(request, done, invalidToken('The user is disabled'))
-    if (token.generation !== state.generation || app.logins.isRevoked(token.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
+    if (token.generation !== state.generation || logins.isRevoked(token.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
     for (const scope of scopes) {
       if (!token.scopes.includes(scope)) return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
     }
@@ -222,11 +235,11 @@ function createGuard (app: FastifyInstance, roles: readonly Role[], scopes: read
   }
 
   return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const token = presentedToken(app, request)
+    const token = presentedToken(tokens, request)
     if (token instanceof HttpError) return refuse(request, done, token)
-    const state = app.userState.peek(token.claims.sub)
+    const state = userState.peek(token.claims.sub)
     if (state !== undefined) return admit(request, token, state, done)
-    app.userState.load(token.claims.sub).then((loaded) => admit(request, token, loaded, done), done)
+    userState.load(token.claims.sub).then((loaded) => admit(request, token, loaded, done), done)
   }
 }
 

@@ -103,6 +103,22 @@ t.test('bad tokens answer 401 invalid_token with a description', async (t) => {
   }
 })
 
+// API.md row 2 (bad signature): a token verified before is looked up by the end of its signature; a
+// token that ends the same but carries another payload is still verified, and refused.
+t.test('a kept token\'s signature on another payload is refused, and the kept token still works', async (t) => {
+  const app = buildTestApp(t)
+  const good = await login(app, JOHNDOE)
+  const [header, payload, signature] = good.split('.') as [string, string, string]
+  const tampered = `${header}.${b64({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), sub: 'bob' })}.${signature}`
+  t.equal((await call(app, good, { method: 'GET', url: '/users/me' })).json().username, 'johndoe')
+  const refused = await call(app, tampered, { method: 'GET', url: '/users/me' })
+  t.equal(refused.statusCode, 401)
+  t.equal(refused.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token signature is invalid"')
+  const again = await call(app, good, { method: 'GET', url: '/users/me' })
+  t.equal(again.statusCode, 200)
+  t.equal(again.json().username, 'johndoe')
+})
+
 t.test('a token within the 30 s clock skew is accepted', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
