@@ -33,6 +33,30 @@ t.test('API answers carry helmet headers and a policy that allows nothing', asyn
   }
 })
 
+// Issue 4.2: the whole set helmet gives, once per answer, on successes and refusals alike.
+t.test('every helmet header is on the answer, with helmet\'s value', async (t) => {
+  const app = buildTestApp(t)
+  const expected = {
+    'content-security-policy': "default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'",
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'referrer-policy': 'no-referrer',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'x-content-type-options': 'nosniff',
+    'x-dns-prefetch-control': 'off',
+    'x-download-options': 'noopen',
+    'x-frame-options': 'DENY',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-xss-protection': '0'
+  }
+  for (const url of ['/health', '/admin-only']) {
+    const res = await app.inject({ method: 'GET', url })
+    for (const [name, value] of Object.entries(expected)) t.equal(res.headers[name], value, `${url} ${name}`)
+    t.notOk('x-powered-by' in res.headers, url)
+  }
+})
+
 t.test('Swagger UI at /docs loads under its policy: only same-origin scripts and styles, none inline', async (t) => {
   const app = buildTestApp(t)
   const page = await app.inject({ method: 'GET', url: '/docs/' })
