@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createAjv } from './validation.js'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
-import { REDACTED, REDACTED_PATHS, serializeRequest } from './logging.js'
+import { REDACTED, REDACTED_PATHS, redactNestedSecrets, serializeRequest } from './logging.js'
 import errors from '../plugins/errors.js'
 import shutdown from '../plugins/shutdown.js'
 import securityHeaders from '../plugins/security-headers.js'
@@ -81,6 +81,7 @@ function loggerOptions (config: Config, logger: AppOptions['logger']): FastifySe
     level: config.logLevel,
     ...options,
     redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+    formatters: { ...options.formatters, log: (object) => redactNestedSecrets(options.formatters?.log?.(object) ?? object) },
     serializers: { ...options.serializers, req: serializeRequest }
   }
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { scrubUrl, serializeRequest } from '../../src/logging.js'
+import { redactNestedSecrets, scrubUrl, serializeRequest } from '../../src/logging.js'
 import { buildLoggedApp } from '../logs.js'
 import { call, tokenRequest } from '../helper.js'
 
@@ -10,6 +10,19 @@ t.test('scrubUrl hides the values of credential parameters and keeps the rest', 
     '/x?refresh_token=[redacted]&token=[redacted]&client_secret=[redacted]&new_password=[redacted]&current_password=[redacted]')
   t.equal(scrubUrl('/items?limit=5&mypassword=x'), '/items?limit=5&mypassword=x')
   t.equal(scrubUrl('/health'), '/health')
+})
+
+t.test('redactNestedSecrets censors secret fields one level down, without touching what it was given', async (t) => {
+  const body = { username: 'bob', password: 'pw', refresh_token: 'rt' }
+  const err = new Error('boom')
+  const given = { body, err, count: 2, reason: 'x' }
+  const logged = redactNestedSecrets(given)
+  t.same(logged.body, { username: 'bob', password: '[redacted]', refresh_token: '[redacted]' })
+  t.equal(logged.err, err, 'an object without secret fields is passed as it is')
+  t.equal(logged.count, 2)
+  t.same(body, { username: 'bob', password: 'pw', refresh_token: 'rt' }, 'the caller\'s object is not changed')
+  const plain = { statusCode: 401, reason: 'expired', nested: { a: 1 } }
+  t.equal(redactNestedSecrets(plain), plain, 'nothing to censor: no copy')
 })
 
 t.test('serializeRequest keeps Fastify\'s fields', async (t) => {
