@@ -6,6 +6,7 @@ import { seesAllItems } from '../src/policy.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
 import { ItemListSchema, ItemParamsSchema, ItemSchema, NewItemSchema } from '../src/schemas/items.js'
 import type { AuthUser } from '../src/tokens.js'
+import type { ItemPage } from '../src/repositories/items.js'
 
 /** The owner whose items the caller may see: undefined (all) for roles that see every item. */
 function visibleOwner (user: AuthUser): string | undefined {
@@ -13,8 +14,13 @@ function visibleOwner (user: AuthUser): string | undefined {
 }
 
 const NOT_FOUND = 'Item not found'
+const JSON_TYPE = 'application/json; charset=utf-8'
 
 const items: FastifyPluginAsyncTypebox = async (app) => {
+  // A listed page is frozen and shared until the next write (src/repositories/items.ts), so the
+  // route's response schema serializes it once and later requests send that JSON again.
+  const pageJson = new WeakMap<ItemPage, string>()
+
   app.get('/items', {
     config: { scopes: ['items:read'] },
     schema: {
@@ -24,7 +30,16 @@ const items: FastifyPluginAsyncTypebox = async (app) => {
       querystring: PageQuerySchema,
       response: { 200: ItemListSchema }
     }
-  }, async (request) => await app.items.list(visibleOwner(currentUser(request)), request.query))
+  }, async (request, reply) => {
+    const page = await app.items.list(visibleOwner(currentUser(request)), request.query)
+    let json = pageJson.get(page)
+    if (json === undefined) {
+      json = reply.serialize(page) as string
+      pageJson.set(page, json)
+    }
+    // The page's JSON from this route's serializer: the schema's type, already serialized.
+    return await reply.type(JSON_TYPE).send(json as unknown as ItemPage)
+  })
 
   app.post('/items', {
     config: { scopes: ['items:write'] },

@@ -68,18 +68,22 @@ export function createItemsRepository (db: SqliteDatabase, { cachedRows = CACHED
  * drops every page, so a list never misses a write it could have seen.
  */
 function createPageCache (db: SqliteDatabase, maxRows: number): { get: (key: string) => ItemPage | undefined, set: (key: string, page: ItemPage) => ItemPage } {
-  const versionStatement = db.prepare<[], string>(
-    "SELECT (SELECT data_version FROM pragma_data_version) || ' ' || total_changes()").pluck(true)
+  // Two statements, not one: selecting both in one costs about 4.5 µs, these about 0.2 and 2.5.
+  const totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck(true)
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck(true)
   const pages = new Map<string, ItemPage>()
-  let version: string | undefined
+  let seenChanges: number | undefined
+  let seenDataVersion: number | undefined
   let rows = 0
   return {
     get (key) {
-      const current = versionStatement.get()
-      if (current !== version) {
+      const changes = totalChanges.get()
+      const version = dataVersion.get()
+      if (changes !== seenChanges || version !== seenDataVersion) {
         pages.clear()
         rows = 0
-        version = current
+        seenChanges = changes
+        seenDataVersion = version
         return undefined
       }
       return pages.get(key)

@@ -65,6 +65,27 @@ t.test('GET /items lists the caller\'s own items, and every item for an admin', 
   t.equal(all.json().total, 3)
 })
 
+// API.md "Routes": GET /items answers JSON; a repeated list is the same JSON, and a write shows at once.
+t.test('GET /items answers the same JSON while nothing changes, and the new list after a write', async (t) => {
+  const app = buildTestApp(t)
+  const bob = await login(app, BOB)
+  await createItem(app, bob, { name: 'first', description: 'quote " and \\ and \u2028' })
+  const first = await call(app, bob, { method: 'GET', url: '/items' })
+  const again = await call(app, bob, { method: 'GET', url: '/items' })
+  for (const res of [first, again]) {
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    t.equal(res.headers['content-length'], String(Buffer.byteLength(res.body)))
+  }
+  t.equal(again.body, first.body)
+  t.equal(first.json().items[0].description, 'quote " and \\ and \u2028')
+  t.same(Object.keys(first.json().items[0]).sort(), ['created_at', 'description', 'id', 'name', 'owner'])
+  await createItem(app, bob, { name: 'second' })
+  const after = await call(app, bob, { method: 'GET', url: '/items' })
+  t.same(after.json().items.map((item: { name: string }) => item.name), ['first', 'second'])
+  t.equal(after.json().total, 2)
+})
+
 t.test('GET /items pages with limit and offset', async (t) => {
   const app = buildTestApp(t)
   const bob = await login(app, BOB)
