@@ -206,10 +206,9 @@ export function detailNote (rows: readonly Row[]): string {
   return rows.map((row) => {
     const codes = Object.entries(row.statusCodes).map(([code, count]) => `${code}: ${count}`).join(', ')
     const rounds = row.perRound.map((round) => {
-      const ok = Object.entries(round.statusCodes).reduce((sum, [code, count]) => code.startsWith('2') ? sum + count : sum, 0)
       const cpu = round.serverCpuSeconds === undefined ? '' : ` CPU ${whole(cpuPercent(round))}%`
       const rss = round.peakRssMiB === undefined ? '' : ` VmHWM ${round.peakRssMiB.toFixed(0)}`
-      return `${whole(ok / round.duration)}/s p99 ${ms(round.p99)}${cpu}${rss}`
+      return `${whole(okRps(round))}/s p99 ${ms(round.p99)}${cpu}${rss}`
     }).join(' · ')
     return `- ${row.spec.label}: ${codes === '' ? 'no responses' : codes}; by round: ${rounds}`
   }).join('\n')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { roundRatio, summarize, verdicts, type RowKey, type RowSpec, type Sample } from '../../bench/report.js'
+import { markdown, median, roundRatio, summarize, table, verdicts, type RowKey, type RowSpec, type Sample } from '../../bench/report.js'
 
 function spec (key: RowKey, concurrent = false): RowSpec {
   return { key, label: key, connections: 50, mayShed: key.toLowerCase().includes('token'), concurrent }
@@ -58,4 +58,53 @@ t.test('the storm verdict also needs p99 <= 50 ms, and the last one no errors an
   t.notOk(storm?.pass, String(storm?.text))
   t.notOk(clean?.pass, String(clean?.text))
   t.ok(verdicts(table, 199)[3]?.pass)
+})
+
+t.test('median of odd, even and empty lists', async (t) => {
+  t.equal(median([3, 1, 2]), 2)
+  t.equal(median([4, 1, 3, 2]), 2.5)
+  t.ok(Number.isNaN(median([])))
+})
+
+// Issue 5.1: the table reports req/s, p50, p99, errors and the server's CPU; sheds are counted apart from errors.
+t.test('summarize, table and markdown report what the rounds measured', async (t) => {
+  const token = summarize(spec('token'), [
+    { ...sample(10), requests: 40, statusCodes: { 200: 10, 503: 30 }, serverCpuSeconds: 0.5 },
+    { ...sample(12), requests: 40, statusCodes: { 200: 12, 503: 27, 500: 1 }, errors: 2, timeouts: 1, serverCpuSeconds: 0.5 }
+  ])
+  t.equal(token.shed, 57)
+  t.equal(token.unexpected, 1)
+  t.equal(token.errors, 2)
+  t.equal(token.timeouts, 1)
+  t.equal(token.okRps, 11)
+  t.equal(token.cpuPercent, 50)
+  t.equal(token.cpuMicrosPerRequest, 12500)
+  const storm = summarize(spec('stormAdmin', true), [sample(900)])
+  t.ok(Number.isNaN(storm.cpuMicrosPerRequest), 'a concurrent row has no CPU per request of its own')
+
+  const lines = table([token, storm]).split('\n')
+  t.equal(lines[0], '| scenario | conns | req/s | 2xx/s | p50 ms | p99 ms | server CPU % | CPU µs/req | errors | timeouts | non-2xx | 503 shed |')
+  t.equal(lines[2], '| token | 50 | 40 | 11 | 1.00 | 5.00 | 50 | 12500 | 2 | 1 | 1 | 57 |')
+  t.equal(lines[3], '| stormAdmin | 50 | 900 | 900 | 1.00 | 5.00 | 100 | - | 0 | 0 | 0 | - |')
+
+  const byKey = rows({})
+  const text = markdown({
+    rows: [token, ...byKey.values()],
+    verdictList: verdicts(byKey, undefined),
+    peakRssMiB: undefined,
+    machine: { cpuModel: 'CPU', cores: 2, node: 'v20', os: 'Linux', date: '2026-11-28T00:00:00Z', pinning: 'Unpinned', load: 'load 0' },
+    settings: { duration: 1, rounds: 2, warmup: 0 },
+    notes: ['a note']
+  })
+  t.match(text, /^# Load benchmark\n\n2026-11-28T00:00:00Z · CPU · 2 cores · Node v20 · Linux · load 0/)
+  t.match(text, /2 interleaved round\(s\) of 1 s per scenario \(after 0 s of warm-up each\)/)
+  t.match(text, /the median of those ratios/)
+  t.match(text, /Peak server RSS \(VmHWM\): unknown/)
+  t.match(text, /FAIL {2}zero errors and timeouts, peak RSS <= 200 MiB: 0 errors\/timeouts\/unexpected non-2xx, peak RSS unknown/)
+  t.match(text, /- token: 200: 22, 500: 1, 503: 57; by round: 10\/s p99 5\.00 CPU 50% · 12\/s p99 5\.00 CPU 50%/)
+  t.match(text, /\n- a note\n$/)
+})
+
+t.test('verdicts need every row they compare', async (t) => {
+  t.throws(() => verdicts(new Map(), 100), /no measurement for health/)
 })
