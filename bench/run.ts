@@ -39,6 +39,10 @@ const SEED_ITEMS = 50
 const STORM_LEAD_MS = 1000
 const SMOKE_STORM_LEAD_MS = 250
 const PAUSE_MS = 300
+/** Before each measurement the server must have been this idle over the last window (a /token run leaves logins hashing). */
+const SETTLED_CPU_SHARE = 0.1
+const SETTLE_WINDOW_MS = 200
+const SETTLE_LIMIT_MS = 5000
 
 class HarnessError extends Error {}
 
@@ -262,6 +266,23 @@ async function runLoad (job: LoadJob, pinning: Pinning): Promise<LoadSummary> {
   return JSON.parse(line) as LoadSummary
 }
 
+/**
+ * Waits until the server has used less than SETTLED_CPU_SHARE of a core over a window, so that no
+ * measurement starts while logins queued by an earlier /token run are still being hashed.
+ * Returns the milliseconds waited; gives up after SETTLE_LIMIT_MS (where /proc is missing, at once).
+ */
+async function settle (pid: number): Promise<number> {
+  const started = Date.now()
+  await sleep(PAUSE_MS)
+  while (Date.now() - started < SETTLE_LIMIT_MS) {
+    const before = cpuSeconds(pid)
+    await sleep(SETTLE_WINDOW_MS)
+    const after = cpuSeconds(pid)
+    if (before === undefined || after === undefined || (after - before) * 1000 < SETTLED_CPU_SHARE * SETTLE_WINDOW_MS) break
+  }
+  return Date.now() - started
+}
+
 // --- the API --------------------------------------------------------------------------------
 
 async function call (base: string, method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}): Promise<{ status: number, body: string }> {
@@ -397,11 +418,16 @@ async function main (): Promise<void> {
       return summaries.map((summary) => ({ ...summary, serverCpuSeconds, windowSeconds, peakRssMiB: peakRssMiB(pid) }))
     }
 
+    const pause = async (): Promise<void> => {
+      const waited = await settle(pid)
+      if (waited >= 1000) log(`waited ${waited} ms for the server to go idle`)
+    }
+
     if (options.warmup > 0) {
       log(`warm-up, ${options.warmup} s per scenario`)
       for (const scenario of scenarios) {
         await measure(scenario.job(options.warmup))
-        await sleep(PAUSE_MS)
+        await pause()
       }
     }
 
@@ -414,14 +440,13 @@ async function main (): Promise<void> {
       for (const scenario of scenarios) {
         log(`round ${round}/${options.rounds} ${scenario.spec.label}`)
         record(scenario.spec.key, (await measure(scenario.job(options.duration)))[0])
-        await sleep(PAUSE_MS)
+        await pause()
       }
       log(`round ${round}/${options.rounds} ${stormAdminSpec.label}`)
       const [stormSample, adminSample] = await measure(token(options.duration + 2 * lead / 1000), adminOnly(options.duration, lead))
       record('stormAdmin', adminSample)
       record('stormToken', stormSample)
-      // Let the hashing queue drain before the next round's baseline.
-      await sleep(PAUSE_MS * 3)
+      await pause()
     }
 
     const rss = peakRssMiB(pid)
