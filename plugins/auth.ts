@@ -55,10 +55,10 @@ export interface TokenService {
    */
   verifyAccessToken (token: string): VerifiedToken
   /**
-   * The same checks for a token that verified before, undefined for any other string: only the
-   * time checks are made again. Throws as verifyAccessToken does.
+   * For an Authorization header "Bearer <a token that verified before>", the same checks with only
+   * the time checks made again; undefined for any other header. Throws as verifyAccessToken does.
    */
-  keptToken (token: string): VerifiedToken | undefined
+  keptBearer (header: string): VerifiedToken | undefined
   /** RFC 7517 set of the public keys that verify (empty under HS256). */
   jwks: { keys: PublicJwk[] }
 }
@@ -125,21 +125,32 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
   const verifyAccessToken = verifierByKid(verifiers)
+  const now = app.now
   // Tokens whose signature and claims verified: a hit costs a short Map lookup and one string
   // comparison, where the library's own cache hashes the token and parses its header first.
-  const keptTokens = new Map<string, { token: string, verified: VerifiedToken }>()
+  // `header` is the usual Authorization header for the token, as one flat string: comparing it
+  // with the request's header is one memory comparison, where a slice of that header is not.
+  const keptTokens = new Map<string, { token: string, header: string, verified: VerifiedToken }>()
+
+  function stillValid (verified: VerifiedToken): VerifiedToken {
+    const problem = timeProblem(verified.claims, Math.floor(now() / 1000))
+    if (problem !== undefined) throw new ClaimsError(problem)
+    return verified
+  }
 
   function keptToken (token: string): VerifiedToken | undefined {
     const entry = keptTokens.get(token.slice(-KEPT_TOKEN_KEY_LENGTH))
-    if (entry === undefined || entry.token !== token) return undefined
-    const problem = timeProblem(entry.verified.claims, Math.floor(app.now() / 1000))
-    if (problem !== undefined) throw new ClaimsError(problem)
-    return entry.verified
+    return entry === undefined || entry.token !== token ? undefined : stillValid(entry.verified)
+  }
+
+  function keptBearer (header: string): VerifiedToken | undefined {
+    const entry = keptTokens.get(header.slice(-KEPT_TOKEN_KEY_LENGTH))
+    return entry === undefined || entry.header !== header ? undefined : stillValid(entry.verified)
   }
 
   function verifyUncached (token: string): VerifiedToken {
     const claims = verifyAccessToken(token)
-    const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(app.now() / 1000))
+    const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(now() / 1000))
     if (problem !== undefined) throw new ClaimsError(problem)
     const { generation, loginId } = parseJti(claims.jti) as { generation: number, loginId: string }
     return { claims, generation, loginId, scopes: Object.freeze(claims.scope.split(' ') as Scope[]) }
@@ -152,7 +163,7 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
         issuer: config.issuer,
         audience: config.audience,
         ttlSeconds: config.accessTokenTtl,
-        nowSeconds: Math.floor(app.now() / 1000)
+        nowSeconds: Math.floor(now() / 1000)
       })
       return { token: app.jwt.sign(claims), expiresIn: config.accessTokenTtl }
     },
@@ -161,10 +172,12 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
       if (kept !== undefined) return kept
       const entry = verifyUncached(token)
       if (keptTokens.size >= VERIFIED_TOKENS_KEPT) keptTokens.delete(keptTokens.keys().next().value as string)
-      keptTokens.set(token.slice(-KEPT_TOKEN_KEY_LENGTH), { token, verified: entry })
+      // Verified tokens are base64url and dots, so latin1 keeps them as they are.
+      const header = Buffer.from(`Bearer ${token}`, 'latin1').toString('latin1')
+      keptTokens.set(token.slice(-KEPT_TOKEN_KEY_LENGTH), { token, header, verified: entry })
       return entry
     },
-    keptToken,
+    keptBearer,
     jwks: keys.jwks
   } satisfies TokenService)
 
@@ -193,7 +206,7 @@ function presentedToken (tokens: TokenService, request: FastifyRequest): Verifie
   try {
     // The usual header, "Bearer <a token verified before>", needs no parsing regex: only a
     // well-formed token ever verified.
-    const kept = header?.startsWith('Bearer ') === true ? tokens.keptToken(header.slice(7)) : undefined
+    const kept = header === undefined ? undefined : tokens.keptBearer(header)
     if (kept !== undefined) return kept
     const lookup = bearerToken(header)
     if (lookup.kind === 'missing') return new HttpError(401, 'Authentication required', NO_CREDENTIALS)
