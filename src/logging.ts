@@ -31,7 +31,7 @@ export function redactNestedSecrets (object: Record<string, unknown>): Record<st
 }
 
 // RFC 6750 §2.3 allows access_token in a query; some clients also put credentials there by mistake.
-const SECRET_QUERY = /([?&](?:password|current_password|new_password|access_token|refresh_token|token|client_secret)=)[^&#]*/gi
+const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_FIELDS.join('|')})=)[^&#]*`, 'gi')
 
 /** The URL with the values of credential parameters replaced. */
 export function scrubUrl (url: string): string {
