@@ -39,6 +39,13 @@ function expected (users: Map<string, ModelUser>, held: ModelToken, route: { rol
   return 200
 }
 
+/** Whether a PATCH of the user revokes its tokens: only a value that changes does (roles compared in order, as stored). */
+function revokes (user: ModelUser, change: { disabled?: boolean, roles?: Role[], password?: string, email?: string }): boolean {
+  return (change.disabled !== undefined && change.disabled !== user.disabled) ||
+    (change.roles !== undefined && change.roles.join() !== user.roles.join()) ||
+    change.password !== undefined
+}
+
 // API.md "Authentication": no token issued before a user was deleted is accepted afterwards.
 t.test('a deleted user\'s token stays refused when a user of the same name is created again', async (t) => {
   const app = buildTestApp(t)
@@ -50,6 +57,14 @@ t.test('a deleted user\'s token stays refused when a user of the same name is cr
   t.equal(res.statusCode, 401)
   t.match(res.headers['www-authenticate'], /invalid_token/)
 })
+
+type Action = typeof action extends fc.Arbitrary<infer A> ? A : never
+// Seed 2098985148 found this one: PATCH {disabled: false} on an enabled user revokes nothing.
+const SAME_DISABLED_FLAG: Action[] = [
+  { kind: 'login', name: 'bob', password: 'secret3', scope: null },
+  { kind: 'patch', name: 'bob', change: { disabled: false } },
+  { kind: 'call', token: 0, route: { url: '/users/me', roles: [], scopes: [] } }
+]
 
 // Issue 4.7: random sequences of create / disable / enable / role change / delete / login / call.
 t.test('the server always agrees with the model of who may do what', async (t) => {
@@ -81,10 +96,11 @@ t.test('the server always agrees with the model of who may do what', async (t) =
           const user = users.get(step.name)
           check(`patch ${step.name} ${JSON.stringify(step.change)}`, res.statusCode, user === undefined ? 404 : 200)
           if (user !== undefined) {
+            // README "Choices where the contract is silent": setting a value the user already has revokes nothing.
+            if (revokes(user, step.change)) user.generation++
             if ('disabled' in step.change) user.disabled = step.change.disabled
             if ('roles' in step.change) user.roles = step.change.roles
             if ('password' in step.change) user.password = step.change.password
-            if (!('email' in step.change)) user.generation++
           }
         } else if (step.kind === 'delete') {
           const res = await call(app, admin, { method: 'DELETE', url: `/users/${step.name}` })
@@ -125,6 +141,6 @@ t.test('the server always agrees with the model of who may do what', async (t) =
     } finally {
       await app.close()
     }
-  }), { numRuns: 20 })
-  t.equal(runs, 20)
+  }), { numRuns: 20, examples: [[SAME_DISABLED_FLAG]] })
+  t.equal(runs, 20, "the example counts as one of the runs")
 })
