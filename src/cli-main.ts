@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util'
 import { Type } from '@sinclair/typebox'
 import { loadConfig } from './config.js'
 import { openDatabase } from './db.js'
+import { revokingLogins } from './logins.js'
 import { createPasswordHasher, type HashCost, type PasswordHasher } from './passwords.js'
 import { ALL_ROLES, isRole, type Role } from './policy.js'
+import { createRefreshTokensRepository } from './repositories/refresh-tokens.js'
 import { createUsersRepository, type NewUser, type UserRecord, type UsersRepository } from './repositories/users.js'
 import { CreateUserSchema, RolesSchema } from './schemas/users.js'
 import { parseFastApiUsers, type ImportError } from './user-import.js'
@@ -328,8 +330,12 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
     const { databasePath } = loadConfig(io.env)
     const db = openDatabase(databasePath)
     try {
-      const users = createUsersRepository(db)
-      await run(command, { io, databasePath, users, passwords: createPasswordHasher({ cost: io.hashCost ?? 'owasp' }), now: io.now ?? Date.now })
+      const now = io.now ?? Date.now
+      const refreshTokens = createRefreshTokensRepository(db)
+      // As in the server (src/logins.ts): deleting a user, or a change that revokes its tokens, also
+      // revokes its logins in the database, refresh tokens included (API.md "Authentication and authorization").
+      const users = revokingLogins(createUsersRepository(db), { revokeUser: async (username) => { await refreshTokens.revokeUser(username, now()) } })
+      await run(command, { io, databasePath, users, passwords: createPasswordHasher({ cost: io.hashCost ?? 'owasp' }), now })
     } finally {
       db.close()
     }

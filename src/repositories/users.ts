@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from '../db.js'
 import type { Role } from '../policy.js'
+import { newTokenGeneration } from '../tokens.js'
 
 /** A user as stored. `password_hash` never leaves the server: response schemas omit it. */
 export interface UserRecord {
@@ -9,7 +10,7 @@ export interface UserRecord {
   password_hash: string
   disabled: boolean
   roles: Role[]
-  /** Bumped whenever earlier tokens must stop working (password, roles, disabled). */
+  /** Random for a new user; bumped whenever earlier tokens must stop working (password, roles, disabled). */
   token_generation: number
   created_at: string
 }
@@ -85,7 +86,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
         password_hash: user.password_hash,
         disabled: user.disabled === true ? 1 : 0,
         roles: JSON.stringify(user.roles),
-        token_generation: 0,
+        token_generation: newTokenGeneration(),
         created_at: now.toISOString()
       })
     } catch (err) {

@@ -1,5 +1,7 @@
-import t from 'tap'
 import { createHmac, createPrivateKey, sign } from 'node:crypto'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { parsePublicKey } from '../../src/keys.js'
 import { BOB, TEST_SECRET, buildTestApp, call, login } from '../helper.js'
 import { keyFiles, type KeyFiles } from '../key-files.js'
@@ -9,12 +11,21 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const headerOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString()) as Record<string, unknown>
 
-function claims (): Record<string, unknown> {
+function claims (generation = 0): Record<string, unknown> {
   return {
     iss: ISSUER, aud: ISSUER, sub: 'bob', iat: nowSeconds(), exp: nowSeconds() + 600,
-    jti: '0.forgedlogin.abc', scope: 'items:read items:write', roles: ['client']
+    jti: `${generation}.forgedlogin.abc`, scope: 'items:read items:write', roles: ['client']
   }
 }
+
+/** bob's claims with the token generation the app holds for him now: users start at a random one. */
+async function liveClaims (app: FastifyInstance): Promise<Record<string, unknown>> {
+  await app.ready()
+  return claims((await app.users.find('bob'))?.token_generation)
+}
+
+/** One database file for apps that stand for one server before and after a restart. */
+const sharedDatabase = (t: Test) => ({ DATABASE_PATH: join(t.testdir(), 'app.db') })
 
 type Signature = (input: string) => Buffer
 
@@ -39,7 +50,7 @@ t.test('with an Ed25519 key file, access tokens are EdDSA with the key\'s thumbp
   const token = await login(app, BOB)
   t.same(headerOf(token), { alg: 'EdDSA', typ: 'at+jwt', kid: kidOf(ed) })
   t.equal((await call(app, token, me)).statusCode, 200)
-  t.equal((await call(app, jwt({ alg: 'EdDSA', kid: kidOf(ed) }, eddsa(ed)), me)).statusCode, 200, 'a token made by hand with the key passes too')
+  t.equal((await call(app, jwt({ alg: 'EdDSA', kid: kidOf(ed) }, eddsa(ed), await liveClaims(app)), me)).statusCode, 200, 'a token made by hand with the key passes too')
 })
 
 t.test('with an RSA key file, access tokens are RS256 with the key\'s thumbprint as kid', async (t) => {
@@ -54,7 +65,7 @@ t.test('under HS256, tokens carry no kid, and a token naming a kid is refused', 
   const app = buildTestApp(t)
   const token = await login(app, BOB)
   t.same(headerOf(token), { alg: 'HS256', typ: 'at+jwt' })
-  t.equal((await call(app, jwt({ alg: 'HS256' }, hs256(TEST_SECRET)), me)).statusCode, 200)
+  t.equal((await call(app, jwt({ alg: 'HS256' }, hs256(TEST_SECRET), await liveClaims(app)), me)).statusCode, 200)
   const res = await call(app, jwt({ alg: 'HS256', kid: 'some-key' }, hs256(TEST_SECRET)), me)
   t.equal(res.statusCode, 401)
   t.equal(res.headers['www-authenticate'], challenge('The access token names a key that is not accepted here'))
@@ -135,16 +146,17 @@ t.test('a token whose header is not JSON or whose kid is not a string is malform
 t.test('key rotation: a token of the previous key passes while the key is listed and fails once it is not', async (t) => {
   const oldKey = keyFiles(t, 'ed25519')
   const newKey = keyFiles(t, 'rsa')
-  const before = buildTestApp(t, { env: { JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
+  const database = sharedDatabase(t)
+  const before = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
   const oldToken = await login(before, BOB)
 
-  const during = buildTestApp(t, { env: { JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath, JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
+  const during = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath, JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
   t.equal((await call(during, oldToken, me)).statusCode, 200, 'listed: accepted')
   const newToken = await login(during, BOB)
   t.equal(headerOf(newToken).kid, kidOf(newKey), 'new tokens use the new key')
   t.equal((await call(during, newToken, me)).statusCode, 200)
 
-  const after = buildTestApp(t, { env: { JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath } })
+  const after = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath } })
   const res = await call(after, oldToken, me)
   t.equal(res.statusCode, 401, 'no longer listed: refused')
   t.equal(res.headers['www-authenticate'], challenge('The access token names a key that is not accepted here'))
@@ -153,9 +165,10 @@ t.test('key rotation: a token of the previous key passes while the key is listed
 
 t.test('a previous key still verifies after moving back from a key file to HS256', async (t) => {
   const oldKey = keyFiles(t, 'ed25519')
-  const before = buildTestApp(t, { env: { JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
+  const database = sharedDatabase(t)
+  const before = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
   const oldToken = await login(before, BOB)
-  const after = buildTestApp(t, { env: { JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
+  const after = buildTestApp(t, { env: { ...database, JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
   t.equal((await call(after, oldToken, me)).statusCode, 200)
   t.same(headerOf(await login(after, BOB)), { alg: 'HS256', typ: 'at+jwt' })
 })
@@ -174,7 +187,7 @@ t.test('a previous key checks issuer, audience and typ like the signing key', as
   for (const [name, token] of Object.entries(cases)) {
     t.equal((await call(app, token, me)).statusCode, 401, name)
   }
-  t.equal((await call(app, jwt({ alg: 'EdDSA', kid }, eddsa(oldKey)), me)).statusCode, 200)
+  t.equal((await call(app, jwt({ alg: 'EdDSA', kid }, eddsa(oldKey), await liveClaims(app)), me)).statusCode, 200)
 })
 
 // API.md "Running": JWT_SECRET defaults to a random key per start.

@@ -83,9 +83,43 @@ t.test('deleting a user revokes the user\'s logins, also once the name is taken 
   const tokens = await grant(app, BOB)
   await admin(app, 'DELETE', '/users/bob')
   await assertLoginDead(t, app, tokens, INVALID)
-  // A new bob starts at token generation 0 again, as the old one did: only the revoked login stops the old tokens.
   await admin(app, 'POST', '/users', { username: 'bob', password: 'the new bob', roles: ['client'] })
   await assertLoginDead(t, app, tokens, INVALID)
+})
+
+// API.md "Authentication and authorization", last paragraph: "A token issued to a deleted user never authorizes
+// anything again, also after a new user is created under the same name". The issue's reproduction: with refresh
+// tokens shorter-lived than access tokens, the login is pruned before the delete could revoke it.
+t.test('a deleted user\'s access token stays refused under a re-created name after its login was pruned', async (t) => {
+  // Near the real time: the JWT library checks exp against the system clock as well.
+  let clock = Date.now()
+  const app = buildTestApp(t, { env: { REFRESH_TOKEN_TTL: '2', ACCESS_TOKEN_TTL: '600' }, now: () => clock })
+  const tokens = await grant(app, BOB)
+  clock += 3000
+  // The admin's password grant prunes bob's expired login: the delete has nothing of bob's left to revoke.
+  await admin(app, 'DELETE', '/users/bob')
+  t.same(app.db.prepare('SELECT id FROM refresh_families WHERE username = ?').all('bob'), [], 'bob\'s login was pruned')
+  await admin(app, 'POST', '/users', { username: 'bob', password: 'the new bob', roles: ['admin'] })
+  for (const url of ['/admin-only', '/users/me']) {
+    const res = await call(app, tokens.access_token, { method: 'GET', url })
+    t.equal(res.statusCode, 401, url)
+    t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token was revoked"')
+  }
+  t.same((await refresh(app, tokens.refresh_token)).json(), { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' })
+})
+
+t.test('a refresh token of a user deleted behind the app\'s back is refused once the name is created again', async (t) => {
+  const app = buildTestApp(t)
+  const tokens = await grant(app, BOB)
+  // Another process deleted bob and left his login unrevoked (as the command line once did).
+  app.db.prepare('DELETE FROM users WHERE username = ?').run('bob')
+  await admin(app, 'POST', '/users', { username: 'bob', password: 'the new bob', roles: ['admin'] })
+  const res = await refresh(app, tokens.refresh_token)
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' })
+  const me = await call(app, tokens.access_token, { method: 'GET', url: '/admin-only' })
+  t.equal(me.statusCode, 401)
+  t.equal(me.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token was revoked"')
 })
 
 // The refresh grant checks the user again, also for changes this process did not make (another process, the CLI).
