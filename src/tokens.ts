@@ -185,6 +185,41 @@ export function headerKid (token: string): string | undefined {
   return typeof kid === 'string' ? kid : undefined
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/
+
+/**
+ * Whether a segment is the one base64url spelling of its bytes (RFC 7515 §2: no padding; RFC 4648
+ * §3.5: the last character's unused low bits are zero). Decoders ignore those bits and padding, so
+ * without this check one signature would have 4 (HS256) or 16 (EdDSA, RS256) accepted spellings.
+ */
+export function isCanonicalBase64url (segment: string): boolean {
+  if (!BASE64URL_TEXT.test(segment)) return false
+  const rest = segment.length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  // 2 characters left carry 12 bits for one byte, 3 carry 18 bits for two.
+  const unused = rest === 2 ? 0b1111 : 0b11
+  return (BASE64URL_ALPHABET.indexOf(segment.charAt(segment.length - 1)) & unused) === 0
+}
+
+/** A JWS in compact serialization (RFC 7515 §7.1), each of its three segments spelled canonically. */
+export function isCanonicalCompactJws (token: string): boolean {
+  const first = token.indexOf('.')
+  const second = token.indexOf('.', first + 1)
+  if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) return false
+  return isCanonicalBase64url(token.slice(0, first)) && isCanonicalBase64url(token.slice(first + 1, second)) && isCanonicalBase64url(token.slice(second + 1))
+}
+
+/** Thrown for a token that is not its own canonical spelling; `code` as fast-jwt's errors have one. */
+export class TokenEncodingError extends Error {
+  readonly code = 'TOKEN_NOT_CANONICAL'
+  constructor () {
+    super('The token is not in canonical base64url')
+    this.name = 'TokenEncodingError'
+  }
+}
+
 /** Thrown for a token naming no key that verifies here; `code` as fast-jwt's errors have one. */
 export class TokenKeyError extends Error {
   readonly code: 'TOKEN_KEY_UNKNOWN' | 'TOKEN_HEADER_MALFORMED'

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { parsePrivateKey } from '../../src/keys.js'
 import {
-  TokenKeyError, accessTokenVerifyOptions, claimsProblem, hashRefreshToken, headerKid, keyVerifier, newLoginId, newRefreshToken,
-  parseJti, verifierByKid, type AccessTokenClaims
+  TokenKeyError, accessTokenVerifyOptions, claimsProblem, hashRefreshToken, headerKid, isCanonicalBase64url, isCanonicalCompactJws,
+  keyVerifier, newLoginId, newRefreshToken, parseJti, verifierByKid, type AccessTokenClaims
 } from '../../src/tokens.js'
 import { keyFiles } from '../key-files.js'
 
@@ -22,6 +22,27 @@ t.test('a refresh token carries 256 random bits in base64url and is stored as it
 t.test('a login id fits the jti format', async (t) => {
   const loginId = newLoginId()
   t.same(parseJti(`3.${loginId}.abc`), { generation: 3, loginId })
+})
+
+// RFC 7515 §2 and RFC 4648 §3.5: one spelling per byte string.
+t.test('isCanonicalBase64url accepts only unpadded base64url whose unused low bits are zero', async (t) => {
+  for (const bytes of [0, 1, 2, 3, 31, 32, 64, 256]) {
+    const segment = Buffer.alloc(bytes, 0xff).toString('base64url')
+    t.ok(isCanonicalBase64url(segment), `${bytes} bytes as Node encodes them`)
+  }
+  for (const segment of ['', 'AA', 'AQ', 'AAA', 'AAE', 'AAAA', '-_-_']) t.ok(isCanonicalBase64url(segment), segment)
+  // B and R leave a low bit set after 1 byte (4 unused bits), B and F after 2 bytes (2 unused bits).
+  for (const segment of ['AB', 'AR', 'AAB', 'AAF', 'A', 'AAAAA', 'AA==', 'AAA=', '+/AA', 'AA.A', 'AA A', 'AAé']) {
+    t.notOk(isCanonicalBase64url(segment), segment)
+  }
+})
+
+t.test('isCanonicalCompactJws wants exactly three canonical segments', async (t) => {
+  t.ok(isCanonicalCompactJws('AAAA.AA.AAE'))
+  t.ok(isCanonicalCompactJws('..'), 'empty segments are canonical; the verifier refuses them')
+  for (const token of ['AAAA.AA', 'AAAA.AA.AAE.AA', 'AAAA', 'AB.AA.AAE', 'AAAA.AB.AAE', 'AAAA.AA.AAF', 'AAAA.AA.AAE=']) {
+    t.notOk(isCanonicalCompactJws(token), token)
+  }
 })
 
 t.test('headerKid reads the kid, an empty kid when there is none, and nothing from an unreadable header', async (t) => {
