@@ -108,6 +108,20 @@ t.test('a deleted user\'s access token stays refused under a re-created name aft
   t.same((await refresh(app, tokens.refresh_token)).json(), { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' })
 })
 
+// plugins/auth.ts compares the token's generation with the user's: here nothing else can refuse the token, since
+// the user's roles and disabled flag are unchanged and its login was pruned before the change could revoke it.
+t.test('an admin\'s new password for a user revokes an access token whose login was already pruned', async (t) => {
+  let clock = Date.now()
+  const app = buildTestApp(t, { env: { REFRESH_TOKEN_TTL: '2', ACCESS_TOKEN_TTL: '600' }, now: () => clock })
+  const tokens = await grant(app, BOB)
+  clock += 3000
+  await admin(app, 'PATCH', '/users/bob', { password: 'another password' })
+  t.same(app.db.prepare('SELECT id FROM refresh_families WHERE username = ?').all('bob'), [], 'bob\'s login was pruned')
+  const res = await call(app, tokens.access_token, { method: 'GET', url: '/users/me' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token was revoked"')
+})
+
 t.test('a refresh token of a user deleted behind the app\'s back is refused once the name is created again', async (t) => {
   const app = buildTestApp(t)
   const tokens = await grant(app, BOB)
