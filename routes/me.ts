@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { currentUser } from '../plugins/auth.js'
+import { PASSWORD_WRITES } from '../plugins/rate-limit.js'
 import { HttpError } from '../src/errors.js'
 import { ErrorSchema } from '../src/schemas/common.js'
 import { PasswordChangeSchema, UserSchema } from '../src/schemas/users.js'
@@ -15,6 +16,7 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.put('/users/me/password', {
+    config: { rateLimit: PASSWORD_WRITES },
     schema: {
       summary: 'Change your password',
       description: 'Needs the current password. Every token of yours, this one included, stops working.',

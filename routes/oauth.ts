@@ -11,6 +11,7 @@ import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
 import { createLoginThrottle } from '../src/login-throttle.js'
+import { TOKEN_ENDPOINTS } from '../plugins/rate-limit.js'
 import type { UserRecord } from '../src/repositories/users.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
@@ -151,7 +152,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
 
   app.post('/token', {
     onRequest: shedWhenSaturated,
-    config: { public: true },
+    config: { public: true, rateLimit: TOKEN_ENDPOINTS },
     schema: {
       summary: 'Get an access token (OAuth 2.0 password or refresh_token grant)',
       description: 'RFC 6749 §4.3 and §6. Send `application/x-www-form-urlencoded`. Client credentials are not needed and are ignored. ' +
@@ -169,7 +170,7 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   })
 
   app.post('/revoke', {
-    config: { public: true },
+    config: { public: true, rateLimit: TOKEN_ENDPOINTS },
     schema: {
       summary: 'Revoke a token (OAuth 2.0 token revocation)',
       description: 'RFC 7009. Send `application/x-www-form-urlencoded` with `token`. A refresh token or an access token ' +

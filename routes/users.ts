@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { PASSWORD_WRITES } from '../plugins/rate-limit.js'
 import { HttpError } from '../src/errors.js'
 import { UsernameTakenError } from '../src/repositories/users.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
@@ -14,7 +15,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => await app.users.list(request.query))
 
   app.post('/users', {
-    config: { roles: ['admin'], scopes: ['users:write'] },
+    config: { roles: ['admin'], scopes: ['users:write'], rateLimit: PASSWORD_WRITES },
     schema: { summary: 'Create a user', tags: ['users'], body: CreateUserSchema, response: { 201: UserSchema, 409: ErrorSchema } }
   }, async (request, reply) => {
     const { password, ...user } = request.body
@@ -28,7 +29,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/users/:username', {
-    config: { roles: ['admin'], scopes: ['users:write'] },
+    config: { roles: ['admin'], scopes: ['users:write'], rateLimit: PASSWORD_WRITES },
     schema: {
       summary: 'Change a user',
       description: 'A new password, roles or disabled flag revokes every token the user holds.',

@@ -55,7 +55,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(securityHeaders)
   app.register(cors, { config })
   app.register(jsonBody)
-  app.register(rateLimit, { config })
+  app.register(rateLimit, { config, now })
   app.register(passwords, { hashCost })
   app.register(db, {
     path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
