@@ -34,14 +34,13 @@ export function hashCostProblem (hash: string): string | undefined {
   if (bcryptCost !== undefined) {
     return Number(bcryptCost) > HASH_COST_LIMITS.bcryptCost ? `bcrypt cost ${Number(bcryptCost)} is above ${HASH_COST_LIMITS.bcryptCost}` : undefined
   }
-  const params = new Map((hash.split('$')[3] ?? '').split(',').map((pair) => pair.split('=') as [string, string]))
-  const memory = Number(params.get('m'))
-  const time = Number(params.get('t'))
-  const parallelism = Number(params.get('p'))
-  if (!(memory <= HASH_COST_LIMITS.argon2MemoryKiB)) return `argon2 memory m=${params.get('m') ?? '?'} KiB is above ${HASH_COST_LIMITS.argon2MemoryKiB} (256 MiB)`
-  if (!(time >= 1 && time <= HASH_COST_LIMITS.argon2Time)) return `argon2 time cost t=${params.get('t') ?? '?'} is outside 1..${HASH_COST_LIMITS.argon2Time}`
-  if (!(parallelism >= 1 && parallelism <= HASH_COST_LIMITS.argon2Parallelism)) {
-    return `argon2 parallelism p=${params.get('p') ?? '?'} is outside 1..${HASH_COST_LIMITS.argon2Parallelism}`
+  // A parameter that is absent reads as 0: argon2 could not verify such a hash either.
+  const param = (name: string): number => Number(new RegExp(`[$,]${name}=(\\d+)`).exec(hash)?.[1] ?? 0)
+  const [memory, time, parallelism] = [param('m'), param('t'), param('p')]
+  if (memory > HASH_COST_LIMITS.argon2MemoryKiB) return `argon2 memory m=${memory} KiB is above ${HASH_COST_LIMITS.argon2MemoryKiB} (256 MiB)`
+  if (time < 1 || time > HASH_COST_LIMITS.argon2Time) return `argon2 time cost t=${time} is outside 1..${HASH_COST_LIMITS.argon2Time}`
+  if (parallelism < 1 || parallelism > HASH_COST_LIMITS.argon2Parallelism) {
+    return `argon2 parallelism p=${parallelism} is outside 1..${HASH_COST_LIMITS.argon2Parallelism}`
   }
   return undefined
 }

@@ -90,7 +90,7 @@ t.test('hashes whose cost exceeds the limits are refused, each with its reason',
     'user "bcrypt31": hashed_password bcrypt cost 31 is above 14',
     'user "memory": hashed_password argon2 memory m=262145 KiB is above 262144 (256 MiB)',
     'user "time": hashed_password argon2 time cost t=11 is outside 1..10',
-    'user "notime": hashed_password argon2 time cost t=? is outside 1..10',
+    'user "notime": hashed_password argon2 time cost t=0 is outside 1..10',
     'user "lanes": hashed_password argon2 parallelism p=9 is outside 1..8',
     'user "nolanes": hashed_password argon2 parallelism p=0 is outside 1..8'
   ])
