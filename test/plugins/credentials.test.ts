@@ -53,6 +53,27 @@ t.test('a flood of logins from one address is shed at once past its share, and a
   }
 })
 
+// Issue 12.3, as reported: 1,500 concurrent wrong current passwords from one token starved another user's logins.
+t.test('1,500 concurrent wrong current passwords from one token: no 5xx but 503, and another user logs in every time', async (t) => {
+  const app = buildOwaspApp(t)
+  await app.ready()
+  const login = await loginFrom(app, { username: 'johndoe', password: 'secret' }, '203.0.113.7')
+  const authorization = `Bearer ${login.json<{ access_token: string }>().access_token}`
+  const flood = Promise.all(Array.from({ length: 1500 }, async (_, i) => await app.inject({
+    method: 'PUT', url: '/users/me/password', remoteAddress: '203.0.113.7', headers: { authorization },
+    payload: { current_password: `wrong-${i}`, new_password: 'a-new-password' }
+  })))
+  const mine = []
+  for (let i = 0; i < 5; i++) mine.push((await loginFrom(app, BOB, '198.51.100.1')).statusCode)
+  const answers = await flood
+  t.same(mine, [200, 200, 200, 200, 200], 'the other user\'s logins')
+  const counts: Record<number, number> = {}
+  for (const res of answers) counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1
+  t.same(Object.keys(counts).filter((status) => !['400', '429', '503'].includes(status)), [], `only 400, 429 and 503: ${JSON.stringify(counts)}`)
+  t.ok((counts[400] ?? 0) <= 10, 'no more wrong passwords checked than LOGIN_MAX_FAILURES')
+  t.equal(answers.filter((res) => res.statusCode >= 429).every((res) => res.headers['retry-after'] !== undefined), true, 'every refusal says when to retry')
+})
+
 // Issue 12 "test gaps": the unknown-user path must do the hashing work, not merely call our wrapper.
 t.test('a login for an unknown username costs a real argon2id verification at the configured cost', async (t) => {
   const app = buildOwaspApp(t)
