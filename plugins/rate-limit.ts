@@ -1,33 +1,47 @@
 import fp from 'fastify-plugin'
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../src/config.js'
+import { clientKey } from '../src/client-address.js'
 import { OAuthError } from '../src/errors.js'
+import { sharedRateLimitStore } from '../src/rate-limit-store.js'
 
-/** The routes that TOKEN_RATE_LIMIT covers (API.md "Running"): where a request can cost a password hash. */
-export const RATE_LIMITED_PATHS: readonly string[] = ['/token', '/revoke']
+/** `config.rateLimit` of /token and /revoke: TOKEN_RATE_LIMIT is one budget per address for both (API.md "Tokens", `/revoke`). */
+export const TOKEN_ENDPOINTS: RateLimitOptions = Object.freeze({ groupId: 'token-endpoints' })
 
 /**
- * Per-address request limit on the token endpoints, successes included, so that argon2 work cannot
- * be used to exhaust the CPU. Applied by path, to whichever plugin declares the route later.
+ * `config.rateLimit` of the other routes that hash a password (PUT /users/me/password, POST /users,
+ * PATCH /users/:username): TOKEN_RATE_LIMIT again, in a budget of their own, so that changing
+ * passwords cannot spend an address's logins, nor the other way round.
  */
-async function tokenRateLimit (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+export const PASSWORD_WRITES: RateLimitOptions = Object.freeze({ groupId: 'password-writes' })
+
+/**
+ * Per-address request limits, successes included, on the routes that declare `config.rateLimit`:
+ * each request there can cost a password hash, which is the cheapest way to exhaust the CPU.
+ * With TOKEN_RATE_LIMIT=0 nothing is registered and the declarations are inert.
+ */
+export interface RateLimitPluginOptions {
+  config: Config
+  /** Milliseconds since the epoch (buildApp's clock). */
+  now: () => number
+}
+
+async function requestRateLimit (app: FastifyInstance, { config, now }: RateLimitPluginOptions): Promise<void> {
   if (config.tokenRateLimit === 0) return
-  // Runs before @fastify/rate-limit's own onRoute hook, which reads config.rateLimit.
-  app.addHook('onRoute', (route) => {
-    if (RATE_LIMITED_PATHS.includes(route.url)) {
-      route.config = { ...route.config, rateLimit: {} }
-    }
-  })
   await app.register(rateLimit, {
     global: false,
     max: config.tokenRateLimit,
     timeWindow: 60_000,
-    // These routes answer RFC 6749 §5.2 bodies; no code fits, and temporarily_unavailable says "come back later".
+    // The same key as the login throttle: an IPv6 client by its /64 (issue 12.10).
+    keyGenerator: (request) => clientKey(request.ip),
+    store: sharedRateLimitStore({ now }),
+    // /token and /revoke answer RFC 6749 §5.2 bodies (no code fits; temporarily_unavailable says "come
+    // back later"); the root error handler gives the same error Fastify's shape elsewhere.
     errorResponseBuilder: (_request, context) =>
       new OAuthError('temporarily_unavailable', `Too many requests from your address; retry in ${context.after}`, context.statusCode),
-    onExceeded: (request) => { request.log.debug({ limit: config.tokenRateLimit }, 'token endpoint rate limit reached') }
+    onExceeded: (request) => { request.log.debug({ limit: config.tokenRateLimit }, 'request rate limit reached') }
   })
 }
 
-export default fp(tokenRateLimit, { name: 'rate-limit' })
+export default fp(requestRateLimit, { name: 'rate-limit' })

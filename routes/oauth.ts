@@ -1,8 +1,7 @@
 import formbody from '@fastify/formbody'
 import { parse as parseQueryString } from 'fast-querystring'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyError, onRequestHookHandler } from 'fastify'
-import type { Config } from '../src/config.js'
+import type { FastifyError, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { HttpError, OAuthError } from '../src/errors.js'
 import { HASHER_BUSY_HEADERS, HasherBusyError } from '../src/passwords.js'
 import { isDatabaseFault } from '../src/db.js'
@@ -10,8 +9,10 @@ import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/po
 import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
-import { createLoginThrottle } from '../src/login-throttle.js'
-import type { UserRecord } from '../src/repositories/users.js'
+import { clientKey } from '../src/client-address.js'
+import { REUSED, type Refreshed } from '../src/logins.js'
+import { hashRefreshToken, type VerifiedToken } from '../src/tokens.js'
+import { TOKEN_ENDPOINTS } from '../plugins/rate-limit.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -53,7 +54,7 @@ function parseForm (body: string): Record<string, unknown> {
  * RFC 6749 token endpoint. Encapsulated: only here do form bodies parse (JSON gets 415), and
  * errors take the RFC 6749 §5.2 shape instead of Fastify's.
  */
-const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+const oauth: FastifyPluginAsyncTypebox = async (app) => {
   app.removeAllContentTypeParsers()
   await app.register(formbody, { parser: parseForm })
 
@@ -62,11 +63,10 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   // Under a login storm, shed before the body is read or the database is touched: shedding must
   // cost far less than the work it refuses, so the answer is written once, here, and sent as text.
   const shedBody = JSON.stringify({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
-  const shedWhenSaturated: onRequestHookHandler = (_request, reply, done) => {
-    if (!app.passwords.saturated()) return done()
+  const shedWhenSaturated: onRequestHookHandler = (request, reply, done) => {
+    if (!app.passwords.saturated(clientKey(request.ip))) return done()
     reply.code(503).headers(HASHER_BUSY_HEADERS).type('application/json; charset=utf-8').send(shedBody)
   }
-  const throttle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
 
   app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
     if (err instanceof OAuthError) {
@@ -92,66 +92,72 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     return reply.code(500).send({ error: 'server_error', error_description: `Something went wrong; quote request id ${request.id}` })
   })
 
-  /** The user, when the password is right. Throttled before any hashing; only wrong passwords count (API.md "Tokens"). */
-  async function checkPassword (username: string, password: string, address: string): Promise<UserRecord | undefined> {
-    const attempt = await throttle.attempt(username, address)
-    if (!attempt.allowed) {
-      // No RFC 6749 code fits; temporarily_unavailable tells a client to come back later, as Retry-After says.
-      throw new OAuthError('temporarily_unavailable', `Too many failed logins for this username from your address; retry in ${attempt.retryAfterSeconds} s`,
-        429, { 'retry-after': String(attempt.retryAfterSeconds) })
-    }
-    try {
-      const user = await app.users.find(username)
-      // The same argon2 work whether or not the user exists, so timing does not tell (API.md /token).
-      const valid = user === undefined ? await app.passwords.verifyDummy(password) : await app.passwords.verify(user.password_hash, password)
-      if (valid) await attempt.release()
-      return valid ? user : undefined
-    } catch (err) {
-      await attempt.release()
-      throw err
-    }
-  }
-
-  async function passwordGrant (body: TokenRequest, address: string): Promise<TokenResponse> {
+  async function passwordGrant (body: TokenRequest, request: FastifyRequest): Promise<TokenResponse> {
     const username = required(body, 'username')
     const password = required(body, 'password')
-    const user = await checkPassword(username, password, address)
+    // Throttled per username and client before any hashing; only wrong passwords count (API.md "Tokens").
+    const user = await app.credentials.check(request, username, password, 'login')
     if (user === undefined) throw new OAuthError('invalid_grant', 'Wrong username or password')
-    if (user.disabled) throw new OAuthError('invalid_grant', 'This user is disabled')
+    if (user.disabled) {
+      app.securityEvent(request, 'login_failed', { username, reason: 'disabled' })
+      throw new OAuthError('invalid_grant', 'This user is disabled')
+    }
     const scopes = grantedScopes(body.scope, user.roles)
-    if (app.passwords.needsRehash(user.password_hash)) await app.users.replaceHash(username, user.password_hash, await app.passwords.hash(password))
+    if (app.passwords.needsRehash(user.password_hash)) {
+      await app.users.replaceHash(username, user.password_hash, await app.passwords.hash(password, clientKey(request.ip)))
+    }
     const { loginId, refreshToken } = await app.logins.start(user, scopes)
     const { token, expiresIn } = app.tokens.issueAccessToken({ username, roles: user.roles, scopes, generation: user.token_generation, loginId })
+    app.securityEvent(request, 'login_succeeded', { username })
     return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
   }
 
   // RFC 6749 §6, with rotation and reuse detection (API.md "Refresh token").
-  async function refreshGrant (body: TokenRequest): Promise<TokenResponse> {
-    const { user, loginId, scopes, refreshToken } = await app.logins.refresh(required(body, 'refresh_token'), body.scope)
+  async function refreshGrant (body: TokenRequest, request: FastifyRequest): Promise<TokenResponse> {
+    const presented = required(body, 'refresh_token')
+    let refreshed: Refreshed
+    try {
+      refreshed = await app.logins.refresh(presented, body.scope)
+    } catch (err) {
+      if (err instanceof OAuthError && err.message === REUSED) {
+        // The login is revoked by now; its stored row still names whose it was.
+        const stored = await app.refreshTokens.find(hashRefreshToken(presented))
+        app.securityEvent(request, 'refresh_reused', { username: stored?.username })
+      }
+      throw err
+    }
+    const { user, loginId, scopes, refreshToken } = refreshed
     const { token, expiresIn } = app.tokens.issueAccessToken({
       username: user.username, roles: user.roles, scopes, generation: user.token_generation, loginId
     })
     return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
   }
 
-  /** RFC 7009 §2.1: either kind of token revokes its login. The two kinds cannot be mistaken: only a JWT has dots. */
-  async function revoke (token: string): Promise<void> {
+  /**
+   * RFC 7009 §2.1: either kind of token revokes its login. The two kinds cannot be mistaken: only a
+   * JWT has dots. The username of the login revoked, if any.
+   */
+  async function revoke (token: string): Promise<string | undefined> {
     if (!token.includes('.')) {
-      await app.logins.revokeRefreshToken(token)
-      return
+      const stored = await app.refreshTokens.find(hashRefreshToken(token))
+      if (stored === undefined) return undefined
+      await app.logins.revokeLogin(stored.family_id)
+      return stored.username
     }
-    let loginId: string | undefined
+    let verified: VerifiedToken | undefined
     try {
-      loginId = app.tokens.verifyAccessToken(token).loginId
+      verified = app.tokens.verifyAccessToken(token)
     } catch {
       // §2.2: an invalid token is no error; there is nothing to revoke.
+      return undefined
     }
-    if (loginId !== undefined) await app.logins.revokeLogin(loginId)
+    await app.logins.revokeLogin(verified.loginId)
+    return verified.claims.sub
   }
 
   app.post('/token', {
     onRequest: shedWhenSaturated,
-    config: { public: true },
+    config: { public: true, rateLimit: TOKEN_ENDPOINTS },
     schema: {
       summary: 'Get an access token (OAuth 2.0 password or refresh_token grant)',
       description: 'RFC 6749 §4.3 and §6. Send `application/x-www-form-urlencoded`. Client credentials are not needed and are ignored. ' +
@@ -163,13 +169,13 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
     }
   }, async (request) => {
     const grantType = request.body.grant_type ?? 'password'
-    if (grantType === 'password') return await passwordGrant(request.body, request.ip)
-    if (grantType === 'refresh_token') return await refreshGrant(request.body)
+    if (grantType === 'password') return await passwordGrant(request.body, request)
+    if (grantType === 'refresh_token') return await refreshGrant(request.body, request)
     throw new OAuthError('unsupported_grant_type', `Grant type "${grantType}" is not supported`)
   })
 
   app.post('/revoke', {
-    config: { public: true },
+    config: { public: true, rateLimit: TOKEN_ENDPOINTS },
     schema: {
       summary: 'Revoke a token (OAuth 2.0 token revocation)',
       description: 'RFC 7009. Send `application/x-www-form-urlencoded` with `token`. A refresh token or an access token ' +
@@ -182,7 +188,8 @@ const oauth: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { confi
   }, async (request) => {
     const { token } = request.body
     if (token === undefined || token === '') throw new OAuthError('invalid_request', 'The token field is required')
-    await revoke(token)
+    const username = await revoke(token)
+    if (username !== undefined) app.securityEvent(request, 'token_revoked', { username })
     return {}
   })
 }

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { PASSWORD_WRITES } from '../plugins/rate-limit.js'
+import { currentUser } from '../plugins/auth.js'
+import { clientKey } from '../src/client-address.js'
 import { HttpError } from '../src/errors.js'
 import { UsernameTakenError } from '../src/repositories/users.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
@@ -14,12 +17,13 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => await app.users.list(request.query))
 
   app.post('/users', {
-    config: { roles: ['admin'], scopes: ['users:write'] },
-    schema: { summary: 'Create a user', tags: ['users'], body: CreateUserSchema, response: { 201: UserSchema, 409: ErrorSchema } }
+    config: { roles: ['admin'], scopes: ['users:write'], rateLimit: PASSWORD_WRITES },
+    schema: { summary: 'Create a user', tags: ['users'], body: CreateUserSchema, response: { 201: UserSchema, 409: ErrorSchema, 429: ErrorSchema } }
   }, async (request, reply) => {
     const { password, ...user } = request.body
     try {
-      const created = await app.users.create({ ...user, password_hash: await app.passwords.hash(password) }, new Date(app.now()))
+      const created = await app.users.create({ ...user, password_hash: await app.passwords.hash(password, clientKey(request.ip)) }, new Date(app.now()))
+      app.securityEvent(request, 'user_created', { username: created.username, actor: currentUser(request).username })
       return await reply.code(201).send(created)
     } catch (err) {
       if (err instanceof UsernameTakenError) throw new HttpError(409, err.message)
@@ -28,20 +32,22 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/users/:username', {
-    config: { roles: ['admin'], scopes: ['users:write'] },
+    config: { roles: ['admin'], scopes: ['users:write'], rateLimit: PASSWORD_WRITES },
     schema: {
       summary: 'Change a user',
       description: 'A new password, roles or disabled flag revokes every token the user holds.',
       tags: ['users'],
       params: UsernameParamsSchema,
       body: UpdateUserSchema,
-      response: { 200: UserSchema, 404: ErrorSchema }
+      response: { 200: UserSchema, 404: ErrorSchema, 429: ErrorSchema }
     }
   }, async (request) => {
     const { password, ...changes } = request.body
-    const passwordHash = password === undefined ? undefined : await app.passwords.hash(password)
+    const passwordHash = password === undefined ? undefined : await app.passwords.hash(password, clientKey(request.ip))
     const user = await app.users.update(request.params.username, { ...changes, password_hash: passwordHash })
     if (user === undefined) throw new HttpError(404, USER_NOT_FOUND)
+    // The names of the fields sent, never their values.
+    app.securityEvent(request, 'user_updated', { username: user.username, actor: currentUser(request).username, changes: Object.keys(request.body).sort() })
     return user
   })
 
@@ -50,6 +56,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     schema: { summary: 'Delete a user and their items', tags: ['users'], params: UsernameParamsSchema, response: { 204: Type.Null(), 404: ErrorSchema } }
   }, async (request, reply) => {
     if (!await app.users.delete(request.params.username)) throw new HttpError(404, USER_NOT_FOUND)
+    app.securityEvent(request, 'user_deleted', { username: request.params.username, actor: currentUser(request).username })
     return await reply.code(204).send(null)
   })
 }

@@ -12,6 +12,8 @@ import jsonBody from '../plugins/json-body.js'
 import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
+import securityEvents from '../plugins/security-events.js'
+import credentials from '../plugins/credentials.js'
 import docs from '../plugins/docs.js'
 import auth from '../plugins/auth.js'
 import health from '../routes/health.js'
@@ -55,16 +57,18 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(securityHeaders)
   app.register(cors, { config })
   app.register(jsonBody)
-  app.register(rateLimit, { config })
+  app.register(rateLimit, { config, now })
   app.register(passwords, { hashCost })
   app.register(db, {
     path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
   })
+  app.register(securityEvents)
+  app.register(credentials, { config })
   app.register(docs, { config })
   app.register(auth, { config })
 
   app.register(health)
-  app.register(oauth, { config })
+  app.register(oauth)
   app.register(wellKnown, { config })
   app.register(openapi)
   app.register(me)

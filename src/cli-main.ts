@@ -26,6 +26,8 @@ Commands:
   user import FILE            Imports FastAPI users: a JSON object mapping each username to
       {username, full_name, email, hashed_password, disabled, role}. bcrypt hashes keep
       working; each is replaced by argon2id at the user's first login. All or nothing.
+      Hashes too costly to verify at each login are refused: bcrypt cost above 14,
+      argon2 above 256 MiB of memory, t above 10 or p above 8.
 
 Roles: ${ALL_ROLES.join(', ')}. The database is DATABASE_PATH (default ./data/app.db).
 Exit codes: 0 done, 1 error, 2 wrong usage.

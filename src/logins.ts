@@ -39,7 +39,8 @@ export interface LoginService {
 }
 
 const INVALID = 'The refresh token is invalid, expired or revoked'
-const REUSED = 'The refresh token was already used; its login is revoked'
+/** The description of a reused refresh token's invalid_grant; routes/oauth.ts logs refresh_reused on it. */
+export const REUSED = 'The refresh token was already used; its login is revoked'
 
 /**
  * RFC 6749 §6: a refresh may ask for fewer scopes than the login was granted, never more; the

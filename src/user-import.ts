@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { isSupportedHash } from './passwords.js'
+import { hashCostProblem, isSupportedHash } from './passwords.js'
 import { ALL_ROLES, isRole, type Role } from './policy.js'
 import type { NewUser } from './repositories/users.js'
 import { Nullable } from './schemas/common.js'
@@ -36,7 +36,11 @@ function crossChecks (key: string, entry: Record<string, unknown>): string[] {
   const { username, role, hashed_password: hash } = entry
   if (typeof username === 'string' && username !== key) problems.push(`username ${quote(username)} differs from its key`)
   if (typeof role === 'string' && !isRole(role)) problems.push(`role ${quote(role)} does not exist (roles: ${ALL_ROLES.join(', ')})`)
-  if (typeof hash === 'string' && !isSupportedHash(hash)) problems.push('hashed_password must be a bcrypt ($2b$…) or argon2id hash')
+  if (typeof hash === 'string') {
+    // A hash too costly to verify would let each login of that user hold a hashing slot for seconds or exhaust memory.
+    const costly = isSupportedHash(hash) ? hashCostProblem(hash) : 'must be a bcrypt ($2b$…) or argon2id hash'
+    if (costly !== undefined) problems.push(`hashed_password ${costly}`)
+  }
   return problems
 }
 

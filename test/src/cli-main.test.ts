@@ -304,6 +304,18 @@ t.test('user import of a malformed file lists every problem and imports nothing'
   t.equal(await repository().count(), 0)
 })
 
+// Issue 12.5: the CLI refuses a hash whose verification would hold a hashing slot for seconds.
+t.test('user import refuses a bcrypt hash above cost 14 and imports nothing', async (t) => {
+  const { cli, repository } = setup(t)
+  const costly = `$2b$15$${'a'.repeat(53)}`
+  const dir = t.testdir({ 'users.json': JSON.stringify({ slow: { username: 'slow', role: 'client', hashed_password: costly } }) })
+  const file = join(dir, 'users.json')
+  t.same(await cli(['user', 'import', file]), {
+    code: 1, stdout: '', stderr: `error: ${file}: nothing was imported:\n  user "slow": hashed_password bcrypt cost 15 is above 14\n`
+  })
+  t.equal(await repository().count(), 0)
+})
+
 t.test('user import of a file naming an existing user imports nothing', async (t) => {
   const { cli, repository } = setup(t)
   const users = repository()

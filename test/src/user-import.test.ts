@@ -70,3 +70,37 @@ t.test('a very long key is shortened in messages', async (t) => {
   const key = 'k'.repeat(200)
   t.same(problemsOf({ [key]: { ...JOHNDOE, username: key } }), [`user "${'k'.repeat(64)}…": username must match pattern "^[a-z0-9][a-z0-9_.-]{2,31}$"`])
 })
+
+// Issue 12.5: a hash too costly to verify would let one login hold a hashing slot for seconds, or exhaust memory.
+t.test('hashes whose cost exceeds the limits are refused, each with its reason', async (t) => {
+  const bcrypt = (cost: string) => JOHNDOE.hashed_password!.toString().replace(/^\$2b\$12\$/, `$2b$${cost}$`)
+  const argon2 = (params: string) => `$argon2id$v=19$${params}$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g`
+  const entries: Record<string, string> = {
+    bcrypt15: bcrypt('15'),
+    bcrypt31: bcrypt('31'),
+    memory: argon2('m=262145,t=1,p=1'),
+    time: argon2('m=19456,t=11,p=1'),
+    notime: argon2('m=19456,p=1'),
+    lanes: argon2('m=19456,t=2,p=9'),
+    nolanes: argon2('m=19456,t=2,p=0')
+  }
+  const data = Object.fromEntries(Object.entries(entries).map(([name, hash]) => [name, { ...JOHNDOE, username: name, hashed_password: hash }]))
+  t.same(problemsOf(data), [
+    'user "bcrypt15": hashed_password bcrypt cost 15 is above 14',
+    'user "bcrypt31": hashed_password bcrypt cost 31 is above 14',
+    'user "memory": hashed_password argon2 memory m=262145 KiB is above 262144 (256 MiB)',
+    'user "time": hashed_password argon2 time cost t=11 is outside 1..10',
+    'user "notime": hashed_password argon2 time cost t=0 is outside 1..10',
+    'user "lanes": hashed_password argon2 parallelism p=9 is outside 1..8',
+    'user "nolanes": hashed_password argon2 parallelism p=0 is outside 1..8'
+  ])
+})
+
+t.test('hashes at the limits are accepted', async (t) => {
+  const atLimits = {
+    bcrypt: JOHNDOE.hashed_password!.toString().replace(/^\$2b\$12\$/, '$2b$14$'),
+    argon: '$argon2id$v=19$m=262144,t=10,p=8$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g'
+  }
+  const data = Object.fromEntries(Object.entries(atLimits).map(([name, hash]) => [`${name}-user`, { ...JOHNDOE, username: `${name}-user`, hashed_password: hash }]))
+  t.equal(parseFastApiUsers(JSON.stringify(data)).length, 2)
+})

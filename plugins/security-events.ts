@@ -1,0 +1,20 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { createSecurityEvents, type SecurityEventFields, type SecurityEventName } from '../src/security-events.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Logs a security event (API.md "Running") with the request's address and id. */
+    securityEvent: (request: FastifyRequest, event: SecurityEventName, fields?: Omit<SecurityEventFields, 'ip' | 'reqId'>) => void
+  }
+}
+
+async function securityEvents (app: FastifyInstance): Promise<void> {
+  // The root logger, not request.log: events stay at the default LOG_LEVEL whatever a route does to its request logs.
+  const write = createSecurityEvents(app.log)
+  app.decorate('securityEvent', (request: FastifyRequest, event: SecurityEventName, fields: Omit<SecurityEventFields, 'ip' | 'reqId'> = {}) => {
+    write(event, { ...fields, ip: request.ip, reqId: request.id })
+  })
+}
+
+export default fp(securityEvents, { name: 'security-events' })
