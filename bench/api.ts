@@ -10,7 +10,8 @@ import { HarnessError } from './harness-error.js'
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 export const JSON_TYPE = { 'content-type': 'application/json' }
 
-export async function call (base: string, method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}): Promise<{ status: number, body: string }> {
+export async function call (base: string, method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}):
+Promise<{ status: number, body: string }> {
   try {
     const res = await fetch(`${base}${path}`, { method, headers: init.headers, body: init.body, signal: AbortSignal.timeout(10_000) })
     return { status: res.status, body: await res.text() }
@@ -52,7 +53,8 @@ export async function manyUsersTokens (serverEnv: NodeJS.ProcessEnv, count: numb
     const passwordHash = (await users.find('johndoe'))?.password_hash
     if (passwordHash === undefined) throw new HarnessError('the demo user johndoe is missing')
     const names = Array.from({ length: count }, (_, i) => `bench-user-${String(i).padStart(5, '0')}`)
-    const created = await users.createMany(names.map((username) => ({ username, password_hash: passwordHash, roles: ['admin'] })), new Date())
+    const list = names.map((username) => ({ username, password_hash: passwordHash, roles: ['admin' as const] }))
+    const created = await users.createMany(list, new Date())
     if (config.jwtSecret === undefined) throw new HarnessError('the server has no JWT_SECRET to sign with')
     const sign = createSigner({ key: config.jwtSecret, algorithm: 'HS256', header: { alg: 'HS256', typ: ACCESS_TOKEN_TYPE } })
     const nowSeconds = Math.floor(Date.now() / 1000)

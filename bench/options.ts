@@ -33,7 +33,8 @@ function positive (env: NodeJS.ProcessEnv, name: string, fallback: number, { int
 export function parseOptions (argv: string[], env: NodeJS.ProcessEnv, root: string): Options {
   let values: { smoke?: boolean, out?: string }
   try {
-    values = parseArgs({ args: argv, options: { smoke: { type: 'boolean' }, out: { type: 'string' } }, strict: true, allowPositionals: false }).values
+    const known = { smoke: { type: 'boolean' }, out: { type: 'string' } } as const
+    values = parseArgs({ args: argv, options: known, strict: true, allowPositionals: false }).values
   } catch (err) {
     throw new HarnessError(`${(err as Error).message} (known: --smoke, --out <path>)`)
   }

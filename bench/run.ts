@@ -29,22 +29,32 @@ const MANY_USERS = 20_000
 let tempFolder: string | undefined
 
 /** Fills `servers` as they start, so that a failure can still report on (and stop) those already up. */
-async function startServers (servers: Partial<Servers>, folder: string, options: Options, pinning: Pinning, log: (line: string) => void): Promise<Servers> {
+async function startServers (servers: Partial<Servers>, folder: string, options: Options, pinning: Pinning, log: (line: string) => void):
+Promise<Servers> {
   const secret = benchSecret()
   const databasePath = join(folder, 'bench.db')
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]
   const ours = (logLevel: string, name: string): Promise<Server> => startServer({
-    name, script: OUR_SERVER, env: ourServerEnv({ databasePath, secret, logLevel }), nodeFlags: [...profile, ...OUR_NODE_FLAGS], cpu: pinning.server
+    name,
+    script: OUR_SERVER,
+    env: ourServerEnv({ databasePath, secret, logLevel }),
+    nodeFlags: [...profile, ...OUR_NODE_FLAGS],
+    cpu: pinning.server
   })
   // One at a time: the first creates the database and its demo users; the second opens them.
   servers.ours = await ours('warn', 'the server')
   servers.oursInfo = await ours('info', 'the server at LOG_LEVEL=info')
   const peer = (file: string, name: string): Promise<Server> => startServer({
-    name, script: join(HERE, 'peers', file), env: { PATH: process.env.PATH, JWT_SECRET: secret }, cpu: pinning.server, readyPath: '/admin-only'
+    name,
+    script: join(HERE, 'peers', file),
+    env: { PATH: process.env.PATH, JWT_SECRET: secret },
+    cpu: pinning.server,
+    readyPath: '/admin-only'
   })
   servers.bare = await peer('bare.js', 'bare Fastify')
   servers.jwt = await peer('jwt.js', 'the @fastify/jwt peer')
-  log(`servers answer: ours ${servers.ours.pid} (warn) and ${servers.oursInfo.pid} (info), peers ${servers.bare.pid} and ${servers.jwt.pid}`)
+  log(`servers answer: ours ${servers.ours.pid} (warn) and ${servers.oursInfo.pid} (info), ` +
+    `peers ${servers.bare.pid} and ${servers.jwt.pid}`)
   return servers as Servers
 }
 
@@ -52,7 +62,9 @@ async function startServers (servers: Partial<Servers>, folder: string, options:
 async function checkOnce (list: readonly Scenario[], manyTokens: readonly string[]): Promise<void> {
   for (const { spec, server, job } of list) {
     const { url, method, headers, body, bearerTokensFile } = job(1)
-    const tried = bearerTokensFile === undefined ? [headers] : [manyTokens[0], manyTokens.at(-1)].map((token) => ({ ...headers, authorization: `Bearer ${token}` }))
+    const tried = bearerTokensFile === undefined
+      ? [headers]
+      : [manyTokens[0], manyTokens.at(-1)].map((token) => ({ ...headers, authorization: `Bearer ${token}` }))
     for (const sent of tried) {
       const res = await call(server.base, method, url.slice(server.base.length), { headers: sent, body })
       if (res.status < 200 || res.status > 299) throw new HarnessError(`${spec.label} answered ${res.status}: ${res.body.slice(0, 300)}`)
@@ -87,8 +99,10 @@ async function main (): Promise<void> {
     const samples = await runRounds({ scenarios: plan.list, storm: plan.storm, ...options, pinning, log })
 
     const rss = peakRssMiB(ours.pid)
-    const total = async (authorization: string): Promise<string> =>
-      String((JSON.parse((await call(ours.base, 'GET', '/items?limit=1', { headers: { authorization } })).body) as { total?: unknown }).total)
+    const total = async (authorization: string): Promise<string> => {
+      const res = await call(ours.base, 'GET', '/items?limit=1', { headers: { authorization } })
+      return String((JSON.parse(res.body) as { total?: unknown }).total)
+    }
     const itemsNote = `Items at the end: ${await total(client)} of bob's, ${await total(admin)} in all.`
     const serverOutput = ours.output().trim()
     const shutdowns: string[] = []
@@ -107,14 +121,17 @@ async function main (): Promise<void> {
         : [`The server used less than 90% of its CPU in: ${clientBound.join(', ')}. There the load generator, or other work on the ` +
             'machine, set the pace rather than the server; compare CPU µs/req for the cost of each path.']),
       'Our rows run at LOG_LEVEL=warn (no request logs) but the one marked LOG_LEVEL=info, a second server process on the same database ' +
-        'that writes its access lines to a pipe the harness reads. The peers are in bench/peers/, logging off. Every server is pinned to the same CPU.',
+        'that writes its access lines to a pipe the harness reads. The peers are in bench/peers/, logging off. ' +
+        'Every server is pinned to the same CPU.',
       `The ${MANY_USERS} users are admins seeded into the database, each with one token signed with the server's key and claims; ` +
         'the load generator sends them in turn over all connections, so the verified-token map (10,000 entries) never holds the next one.',
       'GET /items reads as bob (client, own items); POST /items writes as johndoe (admin); /token logs in johndoe.',
       itemsNote,
       'The /token rows count 503 + Retry-After (load shedding, by design) apart from errors; their p50/p99 include those fast 503s.',
       ...shutdowns,
-      ...(serverOutput === '' ? [] : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
+      ...(serverOutput === ''
+        ? []
+        : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
       ...(options.smoke ? ['Smoke run: too short to measure anything; it only shows the harness works.'] : [])
     ]
     info.load = `${info.load} before, ${busyness(cpuPressure())} after (this run's own load included)`
@@ -129,7 +146,8 @@ async function main (): Promise<void> {
   } catch (err) {
     for (const server of Object.values(servers)) {
       const state = server.child.exitCode ?? server.child.signalCode
-      process.stderr.write(`bench: ${server.name} ${state === null ? 'is running' : `exited (${state})`}; its last output:\n${server.output()}\n`)
+      const status = state === null ? 'is running' : `exited (${state})`
+      process.stderr.write(`bench: ${server.name} ${status}; its last output:\n${server.output()}\n`)
     }
     throw err
   } finally {

@@ -25,10 +25,17 @@ export interface Credentials {
   manyUsers: number
 }
 
+interface ScenarioOptions {
+  body?: string
+  mayShed?: boolean
+  concurrent?: boolean
+  bearerTokensFile?: string
+}
+
 export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers }: Credentials, connections: number, smoke: boolean):
 { list: Scenario[], storm: Storm } {
   const scenario = (key: RowKey, label: string, server: Server, method: 'GET' | 'POST', path: string, headers: Record<string, string>,
-    { body, mayShed = false, concurrent = false, bearerTokensFile }: { body?: string, mayShed?: boolean, concurrent?: boolean, bearerTokensFile?: string } = {}
+    { body, mayShed = false, concurrent = false, bearerTokensFile }: ScenarioOptions = {}
   ): Scenario => {
     const spec: RowSpec = { key, label, connections, mayShed, concurrent }
     const job = (duration: number, delayMs = 0): LoadJob => ({
@@ -47,7 +54,8 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
     scenario('health', 'GET /health', ours, 'GET', '/health', {}),
     scenario('admin', 'GET /admin-only', ours, 'GET', '/admin-only', adminAuth),
     scenario('adminInfo', 'GET /admin-only, LOG_LEVEL=info', servers.oursInfo, 'GET', '/admin-only', adminAuth),
-    scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth, { bearerTokensFile: manyTokensFile }),
+    scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth,
+      { bearerTokensFile: manyTokensFile }),
     scenario('peerBare', 'bare Fastify 5: GET /admin-only', servers.bare, 'GET', '/admin-only', adminAuth),
     scenario('peerJwt', 'Fastify 5 + @fastify/jwt: GET /admin-only', servers.jwt, 'GET', '/admin-only', adminAuth),
     scenario('itemsList', 'GET /items?limit=20', ours, 'GET', '/items?limit=20', { authorization: client }),
@@ -57,7 +65,8 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
   const storm: Storm = {
     server: ours,
     victim: scenario('stormAdmin', 'GET /admin-only during login storm', ours, 'GET', '/admin-only', adminAuth, { concurrent: true }),
-    storm: scenario('stormToken', 'POST /token (the storm)', ours, 'POST', '/token', FORM, { body: loginBody, mayShed: true, concurrent: true }),
+    storm: scenario('stormToken', 'POST /token (the storm)', ours, 'POST', '/token', FORM,
+      { body: loginBody, mayShed: true, concurrent: true }),
     leadMs: smoke ? 250 : 1000
   }
   return { list, storm }

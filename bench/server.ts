@@ -70,13 +70,14 @@ export async function startServer ({ name, script, env, nodeFlags = [], cpu, rea
     }
     await sleep(100)
   }
-  throw new HarnessError(`${name} did not answer GET ${path} within ${STARTUP_TIMEOUT_MS} ms${gone ? ' (it exited)' : ''}:\n${output.text()}`)
+  const why = gone ? ' (it exited)' : ''
+  throw new HarnessError(`${name} did not answer GET ${path} within ${STARTUP_TIMEOUT_MS} ms${why}:\n${output.text()}`)
 }
 
 /** SIGTERM, then SIGKILL after 12 s; says what happened, for the report. */
 export async function stopServer (server: Server): Promise<string> {
   const { child } = server
-  if (child.exitCode !== null || child.signalCode !== null) return `${server.name} had already exited (${child.exitCode ?? child.signalCode})`
+  if (!isRunning(server)) return `${server.name} had already exited (${child.exitCode ?? child.signalCode})`
   const started = Date.now()
   child.kill('SIGTERM')
   // Unreferenced, so a prompt exit does not leave this process waiting for the timer.
@@ -107,7 +108,8 @@ export function benchSecret (): string {
  * The environment our server runs with in the benchmark: the caller's shell, less every setting of
  * ours, plus these. Issuer and audience are fixed so that every server of the run accepts the same tokens.
  */
-export function ourServerEnv ({ databasePath, secret, logLevel }: { databasePath: string, secret: string, logLevel: string }): NodeJS.ProcessEnv {
+export function ourServerEnv ({ databasePath, secret, logLevel }: { databasePath: string, secret: string, logLevel: string }):
+NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const name of SERVER_VARIABLES) delete env[name]
   return {

@@ -4,7 +4,8 @@
 // "Bearer ..." header, which each kept token keeps alive, as a request's header string would be.
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { newLoginId, bearerToken } from '../src/tokens.js'
+import { scopesFor } from '../src/policy.js'
+import { bearerToken, newLoginId } from '../src/tokens.js'
 
 /** The map's size limit (VERIFIED_TOKENS_KEPT in plugins/auth.ts): filled once, not past it. */
 const ENTRIES = 10_000
@@ -18,10 +19,15 @@ function heapAfterGc (): number {
 }
 
 async function main (): Promise<void> {
-  const app = buildApp({ config: loadConfig({ DATABASE_PATH: ':memory:', JWT_SECRET: 'x'.repeat(32), DEMO_USERS: 'false' }), logger: false, hashCost: 'test' })
+  const config = loadConfig({ DATABASE_PATH: ':memory:', JWT_SECRET: 'x'.repeat(32), DEMO_USERS: 'false' })
+  const app = buildApp({ config, logger: false, hashCost: 'test' })
   await app.ready()
   const tokens = Array.from({ length: ENTRIES }, (_, i) => app.tokens.issueAccessToken({
-    username: `bench-user-${String(i).padStart(5, '0')}`, roles: ['admin'], scopes: ['items:read', 'items:write', 'users:read', 'users:write'], generation: 0, loginId: newLoginId()
+    username: `bench-user-${String(i).padStart(5, '0')}`,
+    roles: ['admin'],
+    scopes: scopesFor(['admin']),
+    generation: 0,
+    loginId: newLoginId()
   }).token)
   const before = heapAfterGc()
   for (const token of tokens) {
@@ -31,8 +37,9 @@ async function main (): Promise<void> {
   }
   const perEntry = (heapAfterGc() - before) / ENTRIES
   const length = tokens[0]?.length ?? 0
-  process.stdout.write(`${ENTRIES} verified tokens of ${length} characters kept: ${(perEntry * ENTRIES / 2 ** 20).toFixed(1)} MiB of heap, ` +
-    `${Math.round(perEntry)} bytes each; ${REPORTED} entries would take ${(perEntry * REPORTED / 2 ** 20).toFixed(1)} MiB\n`)
+  const mib = (entries: number): string => (perEntry * entries / 2 ** 20).toFixed(1)
+  process.stdout.write(`${ENTRIES} verified tokens of ${length} characters kept: ${mib(ENTRIES)} MiB of heap, ` +
+    `${Math.round(perEntry)} bytes each; ${REPORTED} entries would take ${mib(REPORTED)} MiB\n`)
   await app.close()
 }
 

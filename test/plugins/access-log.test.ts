@@ -9,7 +9,8 @@ import type { LogLine } from '../logs.js'
 const INFO = 30
 
 /** An app logging at `level`, as `LOG_LEVEL` sets it, whose lines are kept; `start` boots it and forgets the start-up lines. */
-function loggedApp (t: { teardown (fn: () => unknown): void }, level: string): { app: FastifyInstance, lines: () => LogLine[], start: () => Promise<void> } {
+function loggedApp (t: { teardown (fn: () => unknown): void }, level: string):
+{ app: FastifyInstance, lines: () => LogLine[], start: () => Promise<void> } {
   const raw: string[] = []
   const app = buildApp({
     config: loadConfig({ ...TEST_ENV, LOG_LEVEL: level }),
@@ -38,7 +39,8 @@ t.test('a request writes exactly one line at info: the access line, with who ask
   const logged = lines().slice(loginLines)
   t.equal(logged.length, 1, 'one line')
   t.match(logged[0], {
-    level: INFO, msg: 'request completed', reqId: String, method: 'GET', url: '/admin-only', route: '/admin-only', statusCode: 200, responseTime: Number, user: 'johndoe'
+    level: INFO, msg: 'request completed', reqId: String, method: 'GET', url: '/admin-only', route: '/admin-only',
+    statusCode: 200, responseTime: Number, user: 'johndoe'
   })
   t.ok((logged[0]?.responseTime as number) >= 0)
   t.notOk('req' in (logged[0] as object) || 'res' in (logged[0] as object), 'no serialized request or reply objects')
@@ -91,7 +93,8 @@ t.test('request.log carries the reqId of the access line, at the levels that are
       request.log.error(new Error('boom'), 'failed once')
       request.log.fatal('the end')
       request.log.silent('never')
-      return { level: request.log.level, debug: (request.log as unknown as { isLevelEnabled (l: string): boolean }).isLevelEnabled('debug') }
+      const log = request.log as unknown as { isLevelEnabled (l: string): boolean }
+      return { level: request.log.level, debug: log.isLevelEnabled('debug') }
     })
   })
   await start()
