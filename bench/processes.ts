@@ -28,7 +28,15 @@ export function choosePinning (): Pinning {
   if (!hasTaskset) return { description: 'Servers and load generators unpinned (no taskset)' }
   if (cpuList.length < 2) return { description: 'Servers and load generators unpinned (fewer than 2 usable CPUs)' }
   const [server, load] = cpuList as [number, number]
-  return { server, load, description: `Servers pinned to CPU ${server} and load generators to CPU ${load} with taskset` }
+  return { server, load, description: `Servers pinned to CPU ${server}, load generators and the harness to CPU ${load} with taskset` }
+}
+
+/**
+ * Moves this process (every thread) to the load generators' CPU: the servers' CPU is theirs alone,
+ * and this process reads the access lines of the LOG_LEVEL=info server while it is measured.
+ */
+export function pinSelf (pinning: Pinning): void {
+  if (pinning.load !== undefined) spawnSync('taskset', ['-a', '-p', '-c', String(pinning.load), String(process.pid)], { stdio: 'ignore' })
 }
 
 /** `node <args>`, under `taskset -c <cpu>` when a CPU is given. */

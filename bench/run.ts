@@ -11,7 +11,7 @@ import { call, login, manyUsersTokens, seedItems } from './api.js'
 import { HarnessError } from './harness-error.js'
 import { BUSY_PRESSURE, busyness, cpuPressure, machine } from './machine.js'
 import { parseOptions, type Options } from './options.js'
-import { choosePinning, killChildren, peakRssMiB, type Pinning } from './processes.js'
+import { choosePinning, killChildren, peakRssMiB, pinSelf, type Pinning } from './processes.js'
 import { markdown, summarize, table, verdictLine, verdicts, type Row } from './report.js'
 import { runRounds, type Scenario } from './rounds.js'
 import { scenarios, type Servers } from './scenarios.js'
@@ -76,6 +76,7 @@ async function main (): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env, ROOT)
   const pressureBefore = cpuPressure()
   const pinning = choosePinning()
+  pinSelf(pinning)
   const info = machine(pinning.description)
   const began = Date.now()
   const log = (line: string): void => { process.stderr.write(`bench ${((Date.now() - began) / 1000).toFixed(1).padStart(5)}s: ${line}\n`) }
