@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { HarnessError } from './harness-error.js'
 import { freePort, nodeCommand, tail, track } from './processes.js'
 
-const STARTUP_TIMEOUT_MS = 15_000
+/** Generous: on a machine shared with other work, four servers starting one after another have been seen to need over 15 s. */
+const STARTUP_TIMEOUT_MS = 30_000
 const SHUTDOWN_TIMEOUT_MS = 12_000
 
 export interface Server {
