@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { HarnessError } from './harness-error.js'
 import { freePort, nodeCommand, tail, track } from './processes.js'
 
-/** Generous: on a machine shared with other work, four servers starting one after another have been seen to need over 15 s. */
+/** Generous: on this machine shared with other work (load average 13 on 2 cores), our server once took over 15 s to answer. */
 const STARTUP_TIMEOUT_MS = 30_000
 const SHUTDOWN_TIMEOUT_MS = 12_000
 
