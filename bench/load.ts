@@ -1,6 +1,7 @@
 // One autocannon run, in its own process so the load generator never shares an event loop
 // (or, where taskset exists, a core) with the server. Reads a LoadJob as JSON from argv[2]
 // and prints one LoadSummary as JSON on stdout.
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 
@@ -16,6 +17,11 @@ export interface LoadJob {
   delayMs: number
   /** Seconds before autocannon counts a request as timed out. */
   timeout: number
+  /**
+   * A JSON file holding a list of access tokens: each request carries the next one (round-robin over
+   * every connection) as `Authorization: Bearer <token>`, in place of the header in `headers`.
+   */
+  bearerTokensFile?: string
 }
 
 export interface LoadSummary {
@@ -33,7 +39,9 @@ export interface LoadSummary {
 
 async function main (): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as LoadJob
+  const tokens = job.bearerTokensFile === undefined ? undefined : JSON.parse(readFileSync(job.bearerTokensFile, 'utf8')) as string[]
   if (job.delayMs > 0) await sleep(job.delayMs)
+  let next = 0
   const result = await autocannon({
     url: job.url,
     method: job.method,
@@ -41,7 +49,18 @@ async function main (): Promise<void> {
     body: job.body,
     connections: job.connections,
     duration: job.duration,
-    timeout: job.timeout
+    timeout: job.timeout,
+    // One counter for all connections, so the tokens go round in turn; autocannon rebuilds each request's bytes.
+    ...(tokens === undefined
+      ? {}
+      : {
+          requests: [{
+            setupRequest: (request) => {
+              request.headers = { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length] as string}` }
+              return request
+            }
+          }]
+        })
   })
   const statusCodes: Record<string, number> = {}
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count ?? 0

@@ -1,7 +1,8 @@
 // Turns the per-round load summaries into the table and the verdicts of issue 5. Pure functions.
 import type { LoadSummary } from './load.js'
 
-export type RowKey = 'health' | 'admin' | 'itemsList' | 'itemsCreate' | 'token' | 'stormAdmin' | 'stormToken'
+export type RowKey = 'health' | 'admin' | 'adminInfo' | 'adminManyUsers' | 'peerBare' | 'peerJwt' | 'itemsList' | 'itemsCreate' | 'token' |
+  'stormAdmin' | 'stormToken'
 
 export interface RowSpec {
   key: RowKey
@@ -195,6 +196,17 @@ export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | u
     pass: failures === 0 && peakRssMiB !== undefined && peakRssMiB <= 200,
     text: `zero errors and timeouts, peak RSS <= 200 MiB: ${failures} errors/timeouts/unexpected non-2xx, peak RSS ${rss}`
   })
+  // Issue 13: the cost of request logs, the distance to the framework and to its JWT plugin, and many users.
+  const ratioVerdict = (row: Row, base: Row, threshold: number, claim: string): Verdict => {
+    const ratio = roundRatio(row, base)
+    return { pass: ratio.ratio >= threshold, text: `${claim}: ${ratioText(ratio)} (${figures(row, base)})` }
+  }
+  const peerBare = get('peerBare')
+  const peerJwt = get('peerJwt')
+  out.push(ratioVerdict(get('adminInfo'), admin, 0.85, 'GET /admin-only at LOG_LEVEL=info >= 0.85 x at LOG_LEVEL=warn'))
+  out.push(ratioVerdict(admin, peerBare, 0.85, 'GET /admin-only (LOG_LEVEL=warn) >= 0.85 x bare Fastify 5 (no auth)'))
+  out.push(ratioVerdict(admin, peerJwt, 1.5, 'GET /admin-only (LOG_LEVEL=warn) >= 1.5 x Fastify 5 + @fastify/jwt'))
+  out.push(ratioVerdict(get('adminManyUsers'), admin, 0.6, 'GET /admin-only, every user\'s own token in turn >= 0.6 x one token'))
   return out
 }
 

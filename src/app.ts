@@ -4,6 +4,7 @@ import { createAjv } from './validation.js'
 import type { Config } from './config.js'
 import type { HashCost } from './passwords.js'
 import { REDACTED, REDACTED_PATHS, redactNestedSecrets, serializeRequest } from './logging.js'
+import { AccessLog, lazyChildLogger } from '../plugins/access-log.js'
 import errors from '../plugins/errors.js'
 import shutdown from '../plugins/shutdown.js'
 import securityHeaders from '../plugins/security-headers.js'
@@ -37,8 +38,11 @@ export interface AppOptions {
 
 /** Builds the app, un-booted: `listen`, `inject` and `ready` boot it. No I/O happens here. */
 export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }: AppOptions): FastifyInstance {
+  const logging = loggerOptions(config, logger)
   const app = Fastify({
-    logger: loggerOptions(config, logger),
+    logger: logging,
+    // One access line per request, and request.log's child logger built only when used (plugins/access-log.ts).
+    ...(logging === false ? {} : { logController: new AccessLog(), childLoggerFactory: lazyChildLogger }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     // request.ip, which the login throttle and the rate limit key on, is the client's only behind a trusted proxy.

@@ -35,6 +35,8 @@ const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_FIELDS.join('|')})=)[^&#]*`, '
 
 /** The URL with the values of credential parameters replaced. */
 export function scrubUrl (url: string): string {
+  // Every request's URL passes here (the access line); most have no parameter value to scrub.
+  if (!url.includes('=')) return url
   return url.replace(SECRET_QUERY, `$1${REDACTED}`)
 }
 

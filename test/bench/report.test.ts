@@ -11,7 +11,7 @@ function sample (ok: number, p99 = 5): Sample {
 }
 
 function rows (byKey: Partial<Record<RowKey, Sample[]>>): Map<RowKey, ReturnType<typeof summarize>> {
-  const keys: RowKey[] = ['health', 'admin', 'itemsList', 'stormAdmin']
+  const keys: RowKey[] = ['health', 'admin', 'adminInfo', 'adminManyUsers', 'peerBare', 'peerJwt', 'itemsList', 'stormAdmin']
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))
 }
 
@@ -103,6 +103,35 @@ t.test('summarize, table and markdown report what the rounds measured', async (t
   t.match(text, /FAIL {2}zero errors and timeouts, peak RSS <= 200 MiB: 0 errors\/timeouts\/unexpected non-2xx, peak RSS unknown/)
   t.match(text, /- token: 200: 22, 500: 1, 503: 57; by round: 10\/s p99 5\.00 CPU 50% · 12\/s p99 5\.00 CPU 50%/)
   t.match(text, /\n- a note\n$/)
+})
+
+// Issue 13: request logs, the two peers and many users, each a ratio to GET /admin-only in the same round.
+t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, peer and many-users rows', async (t) => {
+  const passing = rows({
+    admin: [sample(1000), sample(1000), sample(1000)],
+    adminInfo: [sample(850), sample(900), sample(800)],
+    peerBare: [sample(1170), sample(1100), sample(1300)],
+    peerJwt: [sample(660), sample(600), sample(700)],
+    adminManyUsers: [sample(600), sample(700), sample(500)]
+  })
+  const [logs, bare, jwt, many] = verdicts(passing, 150).slice(4)
+  t.ok(logs?.pass, String(logs?.text))
+  t.match(logs?.text, /^GET \/admin-only at LOG_LEVEL=info >= 0\.85 x at LOG_LEVEL=warn: ratio 0\.85, the median of the rounds' 0\.85, 0\.90, 0\.80 \(medians 850 vs 1000 req\/s/)
+  t.ok(bare?.pass, String(bare?.text))
+  t.match(bare?.text, /^GET \/admin-only \(LOG_LEVEL=warn\) >= 0\.85 x bare Fastify 5 \(no auth\): ratio 0\.85/)
+  t.ok(jwt?.pass, String(jwt?.text))
+  t.match(jwt?.text, /^GET \/admin-only \(LOG_LEVEL=warn\) >= 1\.5 x Fastify 5 \+ @fastify\/jwt: ratio 1\.52/)
+  t.ok(many?.pass, String(many?.text))
+  t.match(many?.text, /one token: ratio 0\.60/)
+
+  const failing = rows({
+    admin: [sample(1000), sample(1000), sample(1000)],
+    adminInfo: [sample(840), sample(900), sample(800)],
+    peerBare: [sample(1180), sample(1100), sample(1300)],
+    peerJwt: [sample(670), sample(600), sample(700)],
+    adminManyUsers: [sample(590), sample(700), sample(500)]
+  })
+  t.same(verdicts(failing, 150).slice(4).map((verdict) => verdict.pass), [false, false, false, false])
 })
 
 t.test('verdicts need every row they compare', async (t) => {

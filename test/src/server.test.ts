@@ -27,7 +27,8 @@ async function refusesConnections (port: number): Promise<boolean> {
 // within 10 s; data, users and tokens survive a restart.
 t.test('SIGTERM finishes the request in flight, refuses new connections, closes the database, exits 0, and data survives', async (t) => {
   const path = join(t.testdir(), 'data', 'app.db')
-  const first = startServer({ DATABASE_PATH: path })
+  // At debug, the server logs each request on arrival ("incoming request"), which says the one below was received.
+  const first = startServer({ DATABASE_PATH: path, LOG_LEVEL: 'debug' })
   t.teardown(() => { first.child.kill('SIGKILL') })
   let base = await listening(first)
   const port = Number(new URL(base).port)
@@ -82,7 +83,7 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
 })
 
 t.test('a second signal exits at once, without waiting for requests in flight', async (t) => {
-  const server = startServer({ DATABASE_PATH: join(t.testdir(), 'app.db') })
+  const server = startServer({ DATABASE_PATH: join(t.testdir(), 'app.db'), LOG_LEVEL: 'debug' })
   t.teardown(() => { server.child.kill('SIGKILL') })
   const port = Number(new URL(await listening(server)).port)
   const socket = connect(port, '127.0.0.1')

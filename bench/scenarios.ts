@@ -1,0 +1,73 @@
+// The rows of the table: what each measurement sends, to which server.
+import { FORM, JSON_TYPE } from './api.js'
+import type { LoadJob } from './load.js'
+import type { RowKey, RowSpec } from './report.js'
+import type { Scenario, Storm } from './rounds.js'
+import type { Server } from './server.js'
+
+const REQUEST_TIMEOUT_S = 10
+
+export interface Servers {
+  /** Ours at LOG_LEVEL=warn: no request logs. Every row but the next three. */
+  ours: Server
+  /** Ours at the default LOG_LEVEL=info, on the same database. */
+  oursInfo: Server
+  bare: Server
+  jwt: Server
+}
+
+export interface Credentials {
+  /** `Bearer <token>` of johndoe (admin) and of bob (client). */
+  admin: string
+  client: string
+  /** The JSON file of the many users' tokens (bench/load.ts). */
+  manyTokensFile: string
+  manyUsers: number
+}
+
+interface ScenarioOptions {
+  body?: string
+  mayShed?: boolean
+  concurrent?: boolean
+  bearerTokensFile?: string
+}
+
+export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers }: Credentials, connections: number, smoke: boolean):
+{ list: Scenario[], storm: Storm } {
+  const scenario = (key: RowKey, label: string, server: Server, method: 'GET' | 'POST', path: string, headers: Record<string, string>,
+    { body, mayShed = false, concurrent = false, bearerTokensFile }: ScenarioOptions = {}
+  ): Scenario => {
+    const spec: RowSpec = { key, label, connections, mayShed, concurrent }
+    const job = (duration: number, delayMs = 0): LoadJob => ({
+      url: `${server.base}${path}`, method, headers, body, connections, duration, delayMs, timeout: REQUEST_TIMEOUT_S, bearerTokensFile
+    })
+    return { spec, server, job }
+  }
+  const adminAuth = { authorization: admin }
+  const { ours } = servers
+  const loginBody = new URLSearchParams({ username: 'johndoe', password: 'secret' }).toString()
+  const itemBody = JSON.stringify({ name: 'bench item', description: 'written by the load benchmark' })
+  // Every GET /admin-only row sends the same bytes but the token (johndoe's; the many users' own).
+  // GET /items reads as bob, a client who sees his own 50 items, while POST /items writes as
+  // johndoe: the list's cost should not grow with the rows the write benchmark adds.
+  const list = [
+    scenario('health', 'GET /health', ours, 'GET', '/health', {}),
+    scenario('admin', 'GET /admin-only', ours, 'GET', '/admin-only', adminAuth),
+    scenario('adminInfo', 'GET /admin-only, LOG_LEVEL=info', servers.oursInfo, 'GET', '/admin-only', adminAuth),
+    scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth,
+      { bearerTokensFile: manyTokensFile }),
+    scenario('peerBare', 'bare Fastify 5: GET /admin-only', servers.bare, 'GET', '/admin-only', adminAuth),
+    scenario('peerJwt', 'Fastify 5 + @fastify/jwt: GET /admin-only', servers.jwt, 'GET', '/admin-only', adminAuth),
+    scenario('itemsList', 'GET /items?limit=20', ours, 'GET', '/items?limit=20', { authorization: client }),
+    scenario('itemsCreate', 'POST /items', ours, 'POST', '/items', { ...adminAuth, ...JSON_TYPE }, { body: itemBody }),
+    scenario('token', 'POST /token', ours, 'POST', '/token', FORM, { body: loginBody, mayShed: true })
+  ]
+  const storm: Storm = {
+    server: ours,
+    victim: scenario('stormAdmin', 'GET /admin-only during login storm', ours, 'GET', '/admin-only', adminAuth, { concurrent: true }),
+    storm: scenario('stormToken', 'POST /token (the storm)', ours, 'POST', '/token', FORM,
+      { body: loginBody, mayShed: true, concurrent: true }),
+    leadMs: smoke ? 250 : 1000
+  }
+  return { list, storm }
+}
