@@ -31,9 +31,9 @@ export class AccessLog extends LogController {
       reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
       return
     }
-    const log = request.server.log as PinoLike
-    if (!log.isLevelEnabled('info')) return
-    log.info({
+    // request.log carries a route's own `logLevel`; the line itself goes through the parent.
+    if (!(request.log as PinoLike).isLevelEnabled('info')) return
+    ;(request.server.log as PinoLike).info({
       reqId: request.id,
       method: request.method,
       url: scrubUrl(request.url),
