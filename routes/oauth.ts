@@ -5,13 +5,13 @@ import type { FastifyError, onRequestHookHandler } from 'fastify'
 import type { Config } from '../src/config.js'
 import { HttpError, OAuthError } from '../src/errors.js'
 import { HASHER_BUSY_HEADERS, HasherBusyError } from '../src/passwords.js'
-import { isDatabaseFault } from '../src/db.js'
+import { isDatabaseFault } from '../src/store/errors.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
 import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
 import { createLoginThrottle } from '../src/login-throttle.js'
-import type { UserRecord } from '../src/repositories/users.js'
+import type { UserRecord } from '../src/store/users.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }

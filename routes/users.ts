@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { HttpError } from '../src/errors.js'
-import { UsernameTakenError } from '../src/repositories/users.js'
+import { UsernameTakenError } from '../src/store/users.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
 import { CreateUserSchema, UpdateUserSchema, UserListSchema, UserSchema, UsernameParamsSchema } from '../src/schemas/users.js'
 

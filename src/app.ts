@@ -58,7 +58,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(rateLimit, { config })
   app.register(passwords, { hashCost })
   app.register(db, {
-    path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+    path: config.databasePath, url: config.databaseUrl, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
   })
   app.register(docs, { config })
   app.register(auth, { config })
