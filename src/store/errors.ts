@@ -9,9 +9,10 @@ export class DatabaseUnavailableError extends Error {
 // SQLite result codes that mean "the database cannot serve now" rather than "this statement is wrong".
 const SQLITE_FAULTS = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN|FULL|CORRUPT|NOTADB|PROTOCOL|PERM)/
 // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator
-// intervention: shutdown, cannot connect now), 58 (system error); and the postgres driver's and
+// intervention: shutdown, cannot connect now), 58 (system error), 55000 (the database does not
+// accept connections), 25006 (read-only transaction: a standby); and the postgres driver's and
 // Node's own codes for a connection that is gone or never came.
-const POSTGRES_FAULTS = /^(08|53|57P|58)/
+const POSTGRES_FAULTS = /^(08|53|57P|58|55000$|25006$)/
 const CONNECTION_FAULTS = new Set([
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'

@@ -65,6 +65,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length
  * once it commits, find them there (API.md "Several instances").
  */
 export async function migrate (sql: PgSql): Promise<void> {
+  // Up to date: no lock and no write, so that a start is cheap, also on a read-only database.
+  if (await schemaVersion(sql) === SCHEMA_VERSION) return
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`
     await tx`CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`
@@ -77,6 +79,13 @@ export async function migrate (sql: PgSql): Promise<void> {
     }
     await tx`UPDATE schema_version SET version = ${SCHEMA_VERSION}`
   })
+}
+
+async function schemaVersion (sql: PgSql): Promise<number> {
+  const [table] = await sql<Array<{ found: boolean }>>`SELECT to_regclass('schema_version') IS NOT NULL AS found`
+  if (table?.found !== true) return 0
+  const [row] = await sql<Array<{ version: number }>>`SELECT version FROM schema_version`
+  return row?.version ?? 0
 }
 
 /** Connects (lazily: the first query opens connections). Numbers, not strings, for bigint columns. */
