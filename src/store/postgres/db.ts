@@ -84,8 +84,8 @@ export async function migrate (sql: PgSql): Promise<void> {
 async function schemaVersion (sql: PgSql): Promise<number> {
   const [table] = await sql<Array<{ found: boolean }>>`SELECT to_regclass('schema_version') IS NOT NULL AS found`
   if (table?.found !== true) return 0
-  const [row] = await sql<Array<{ version: number }>>`SELECT version FROM schema_version`
-  return row?.version ?? 0
+  const [row] = await sql<[{ version: number }]>`SELECT coalesce(max(version), 0) AS version FROM schema_version`
+  return row.version
 }
 
 /** Connects (lazily: the first query opens connections). Numbers, not strings, for bigint columns. */

@@ -15,12 +15,13 @@ export function createItemsRepository (sql: PgSql): ItemsRepository {
       const rows = owner === undefined
         ? await sql<ListedRow[]>`SELECT *, count(*) OVER () AS total FROM items ORDER BY id LIMIT ${limit} OFFSET ${offset}`
         : await sql<ListedRow[]>`SELECT *, count(*) OVER () AS total FROM items WHERE owner = ${owner} ORDER BY id LIMIT ${limit} OFFSET ${offset}`
-      if (rows.length > 0) return { items: rows.map(toItem), total: rows[0]?.total ?? 0 }
+      const [first] = rows
+      if (first !== undefined) return { items: rows.map(toItem), total: first.total }
       // Past the end: no row carries the total.
       const [counted] = owner === undefined
-        ? await sql<Array<{ total: number }>>`SELECT count(*) AS total FROM items`
-        : await sql<Array<{ total: number }>>`SELECT count(*) AS total FROM items WHERE owner = ${owner}`
-      return { items: [], total: counted?.total ?? 0 }
+        ? await sql<[{ total: number }]>`SELECT count(*) AS total FROM items`
+        : await sql<[{ total: number }]>`SELECT count(*) AS total FROM items WHERE owner = ${owner}`
+      return { items: [], total: counted.total }
     },
     async find (id, owner) {
       const [row] = owner === undefined

@@ -34,7 +34,7 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
     return created
   }
 
-  const count = async (): Promise<number> => (await sql<Array<{ total: number }>>`SELECT count(*) AS total FROM users`)[0]?.total ?? 0
+  const count = async (): Promise<number> => (await sql<[{ total: number }]>`SELECT count(*) AS total FROM users`)[0].total
 
   const value = (key: keyof UserChanges, changed: UserChanges[keyof UserChanges]) => key === 'roles' ? sql.json(changed as Role[]) : changed ?? null
 

@@ -43,7 +43,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   }
   const insertAll = db.transaction((users: readonly NewUser[], now: Date) => { for (const user of users) insert(user, now) })
   const insertIfNone = db.transaction((users: readonly NewUser[], now: Date): boolean => {
-    if ((countStatement.get()?.total ?? 0) > 0) return false
+    if ((countStatement.get() as { total: number }).total > 0) return false
     insertAll(users, now)
     return true
   })
