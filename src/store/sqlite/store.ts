@@ -7,7 +7,7 @@ import { createUsersRepository } from './users.js'
 
 /**
  * `PRAGMA data_version` moves when another connection commits (the CLI, another process on the
- * file) and never for this connection's own writes: exact, and one statement (about 2.5 µs).
+ * file) and never for this connection's own writes: exact, and one statement (0.9 µs of CPU here).
  */
 export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
   const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck(true)
