@@ -41,8 +41,10 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
   return {
     find,
     async list ({ limit, offset }) {
-      const rows = await sql<UserRow[]>`SELECT * FROM users ORDER BY username LIMIT ${limit} OFFSET ${offset}`
-      return { users: rows.map(toRecord), total: await count() }
+      // As for items: the window counts the rows before LIMIT, one query and one snapshot.
+      const rows = await sql<Array<UserRow & { total: number }>>`SELECT *, count(*) OVER () AS total FROM users ORDER BY username LIMIT ${limit} OFFSET ${offset}`
+      const [first] = rows
+      return { users: rows.map(({ total: _total, ...row }) => toRecord(row)), total: first === undefined ? await count() : first.total }
     },
     count,
     create: async (user, now) => await insert(sql, user, now),

@@ -36,6 +36,7 @@ export function storeContract (t: Test, open: StoreFactory): void {
     t.equal(await users.find('ALICE'), undefined, 'usernames are case-sensitive')
     const { users: listed, total } = await users.list({ limit: 2, offset: 0 })
     t.same(listed.map((u) => u.username), ['Zed', 'alice'], 'bytewise order, as SQLite sorts')
+    t.same(listed[1], await users.find('alice'), 'each listed user as find() returns it')
     t.equal(total, 3)
     t.same(await users.list({ limit: 5, offset: 9 }), { users: [], total: 3 })
     t.equal(await users.count(), 3)
