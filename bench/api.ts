@@ -1,9 +1,8 @@
 // What the harness asks of our server before it measures: tokens, seeded items, and many users.
 import { createSigner } from 'fast-jwt'
 import { loadConfig } from '../src/config.js'
-import { openDatabase } from '../src/db.js'
 import { scopesFor } from '../src/policy.js'
-import { createUsersRepository } from '../src/repositories/users.js'
+import { openStore } from '../src/store/store.js'
 import { ACCESS_TOKEN_TYPE, accessTokenClaims, newLoginId } from '../src/tokens.js'
 import { HarnessError } from './harness-error.js'
 
@@ -47,9 +46,9 @@ export async function seedItems (base: string, authorization: string, count: num
  */
 export async function manyUsersTokens (serverEnv: NodeJS.ProcessEnv, count: number): Promise<string[]> {
   const config = loadConfig(serverEnv)
-  const db = openDatabase(config.databasePath)
+  const store = await openStore(config)
   try {
-    const users = createUsersRepository(db)
+    const { users } = store
     const passwordHash = (await users.find('johndoe'))?.password_hash
     if (passwordHash === undefined) throw new HarnessError('the demo user johndoe is missing')
     const names = Array.from({ length: count }, (_, i) => `bench-user-${String(i).padStart(5, '0')}`)
@@ -70,6 +69,6 @@ export async function manyUsersTokens (serverEnv: NodeJS.ProcessEnv, count: numb
       nowSeconds
     })))
   } finally {
-    db.close()
+    await store.close()
   }
 }

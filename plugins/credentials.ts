@@ -4,7 +4,7 @@ import { clientKey } from '../src/client-address.js'
 import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
 import { createLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
-import type { UserRecord } from '../src/repositories/users.js'
+import type { UserRecord } from '../src/store/users.js'
 
 /** How a failed check is reported: at /token, or as a wrong current password at PUT /users/me/password. */
 export type CredentialPurpose = 'login' | 'password_change'

@@ -1,18 +1,21 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { createDatabaseCheck, openDatabase, type DatabaseCheck, type SqliteDatabase } from '../src/db.js'
 import { seedDemoUsers } from '../src/demo-users.js'
 import { createLoginService, revokingLogins, type LoginService } from '../src/logins.js'
-import { createItemsRepository, type ItemsRepository } from '../src/repositories/items.js'
-import { createRefreshTokensRepository, type RefreshTokensRepository } from '../src/repositories/refresh-tokens.js'
-import { createUsersRepository, type UsersRepository } from '../src/repositories/users.js'
+import type { ItemsRepository } from '../src/store/items.js'
+import type { RefreshTokensRepository } from '../src/store/refresh-tokens.js'
+import type { SqliteDatabase } from '../src/store/sqlite/db.js'
+import { openStore, type Store } from '../src/store/store.js'
+import type { UsersRepository } from '../src/store/users.js'
 import { CLOCK_SKEW_SECONDS } from '../src/tokens.js'
 import { createUserStateCache, keepingStateCurrent, type UserStateCache } from '../src/user-state.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** SQLite or PostgreSQL (DATABASE_URL); routes use the repositories below, not this. */
+    store: Store
+    /** The SQLite connection, for tests and SQLite-only checks; reading it in PostgreSQL mode throws. */
     db: SqliteDatabase
-    databaseCheck: DatabaseCheck
     /** Every write through it updates `userState` at once, and revokes logins when it must. */
     users: UsersRepository
     items: ItemsRepository
@@ -29,6 +32,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface DbPluginOptions {
   path: string
+  /** DATABASE_URL: PostgreSQL instead of the SQLite file at `path`. */
+  url?: string
   demoUsers: boolean
   now: () => number
   /** Seconds (ACCESS_TOKEN_TTL): how long a revoked login's access tokens must stay refused, with the skew. */
@@ -37,19 +42,28 @@ export interface DbPluginOptions {
   refreshTokenTtl: number
 }
 
-async function db (app: FastifyInstance, { path, demoUsers, now, accessTokenTtl, refreshTokenTtl }: DbPluginOptions): Promise<void> {
-  const database = openDatabase(path)
-  app.addHook('onClose', async () => { database.close() })
-  const users = createUsersRepository(database)
-  const userState = createUserStateCache({ load: users.find, now })
-  app.decorate('db', database)
-  const check = createDatabaseCheck(database, path)
-  app.decorate('databaseCheck', check)
-  // A write to a removed database file would vanish at restart: refuse it (503) until the file is back.
+async function db (app: FastifyInstance, { path, url, demoUsers, now, accessTokenTtl, refreshTokenTtl }: DbPluginOptions): Promise<void> {
+  const store = await openStore({ databasePath: path, databaseUrl: url })
+  app.addHook('onClose', async () => { await store.close() })
+  app.decorate<Store>('store', store)
+  app.decorate('db', {
+    getter () {
+      if (store.kind !== 'sqlite') throw new Error('app.db is the SQLite connection, and this app runs on PostgreSQL')
+      return store.db
+    }
+  })
+  const { users } = store
+  const userState = createUserStateCache({ load: users.find })
+  // What another writer (the CLI, another instance) changed is forgotten, so the next request reads it.
+  store.changes.subscribe((change) => { userState.forget(change.username) })
   app.addHook('onRequest', (request, _reply, done) => {
+    // Once per request, before the auth hook consults the user state (API.md "Authentication and
+    // authorization": changes take effect immediately, whichever tool made them).
+    store.changes.poll()
     if (READ_METHODS.has(request.method)) return done()
     try {
-      check.assertFile()
+      // A write to a removed SQLite file would vanish at restart: refuse it (503) until the file is back.
+      store.checkWrite()
       done()
     } catch (err) {
       done(err as Error)
@@ -57,14 +71,13 @@ async function db (app: FastifyInstance, { path, demoUsers, now, accessTokenTtl,
   })
   app.decorate('now', now)
   app.decorate('userState', userState)
-  const refreshTokens = createRefreshTokensRepository(database)
   const logins = createLoginService({
-    refreshTokens, findUser: users.find, now, refreshTokenTtl, revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
+    refreshTokens: store.refreshTokens, findUser: users.find, now, refreshTokenTtl, revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
   })
   await logins.load()
   app.decorate('users', revokingLogins(keepingStateCurrent(users, userState), logins))
-  app.decorate('items', createItemsRepository(database))
-  app.decorate('refreshTokens', refreshTokens)
+  app.decorate('items', store.items)
+  app.decorate('refreshTokens', store.refreshTokens)
   app.decorate('logins', logins)
   if (demoUsers) await seedDemoUsers(app.users, app.passwords, new Date(now()))
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { isDatabaseFault } from '../src/db.js'
+import { isDatabaseFault } from '../src/store/errors.js'
 import { HasherBusyError } from '../src/passwords.js'
 
 /** The one root error handler: Fastify's shape, a 4xx's headers kept, 5xx masked and logged. */

@@ -17,7 +17,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     try {
-      app.databaseCheck.assertWritable()
+      await app.store.checkReady()
       return { status: 'ok' as const }
     } catch (err) {
       request.log.error({ err }, 'database does not answer')

@@ -6,7 +6,7 @@ import { seesAllItems } from '../src/policy.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
 import { ItemListSchema, ItemParamsSchema, ItemSchema, NewItemSchema } from '../src/schemas/items.js'
 import type { AuthUser } from '../src/tokens.js'
-import type { ItemPage } from '../src/repositories/items.js'
+import type { ItemPage } from '../src/store/items.js'
 
 /** The owner whose items the caller may see: undefined (all) for roles that see every item. */
 function visibleOwner (user: AuthUser): string | undefined {
@@ -17,7 +17,7 @@ const NOT_FOUND = 'Item not found'
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 const items: FastifyPluginAsyncTypebox = async (app) => {
-  // A listed page is frozen and shared until the next write (src/repositories/items.ts), so the
+  // A listed page is frozen and shared until the next write (src/store/sqlite/items.ts), so the
   // route's response schema serializes it once and later requests send that JSON again.
   const pageJson = new WeakMap<ItemPage, string>()
 

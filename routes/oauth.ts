@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { HttpError, OAuthError } from '../src/errors.js'
 import { HASHER_BUSY_HEADERS, HasherBusyError } from '../src/passwords.js'
-import { isDatabaseFault } from '../src/db.js'
+import { isDatabaseFault } from '../src/store/errors.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
 import {
   OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse

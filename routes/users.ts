@@ -4,7 +4,7 @@ import { PASSWORD_WRITES } from '../plugins/rate-limit.js'
 import { currentUser } from '../plugins/auth.js'
 import { clientKey } from '../src/client-address.js'
 import { HttpError } from '../src/errors.js'
-import { UsernameTakenError } from '../src/repositories/users.js'
+import { UsernameTakenError } from '../src/store/users.js'
 import { ErrorSchema, PageQuerySchema } from '../src/schemas/common.js'
 import { CreateUserSchema, UpdateUserSchema, UserListSchema, UserSchema, UsernameParamsSchema } from '../src/schemas/users.js'
 

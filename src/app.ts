@@ -64,7 +64,7 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
   app.register(rateLimit, { config, now })
   app.register(passwords, { hashCost })
   app.register(db, {
-    path: config.databasePath, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+    path: config.databasePath, url: config.databaseUrl, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
   })
   app.register(securityEvents)
   app.register(credentials, { config })

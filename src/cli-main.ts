@@ -2,12 +2,11 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Type } from '@sinclair/typebox'
 import { loadConfig } from './config.js'
-import { openDatabase } from './db.js'
 import { revokingLogins } from './logins.js'
 import { createPasswordHasher, type HashCost, type PasswordHasher } from './passwords.js'
 import { ALL_ROLES, isRole, type Role } from './policy.js'
-import { createRefreshTokensRepository } from './repositories/refresh-tokens.js'
-import { createUsersRepository, type NewUser, type UserRecord, type UsersRepository } from './repositories/users.js'
+import { openStore } from './store/store.js'
+import type { NewUser, UserRecord, UsersRepository } from './store/users.js'
 import { CreateUserSchema, RolesSchema } from './schemas/users.js'
 import { parseFastApiUsers, type ImportError } from './user-import.js'
 import { createValidator } from './validation.js'
@@ -19,7 +18,7 @@ Commands:
       Creates a user. The password is asked twice on the terminal, without echo, or read
       from the first line of standard input; never from the command line.
   user list
-  user disable USERNAME       Its tokens stop working (within 5 s on a running server).
+  user disable USERNAME       Its tokens stop working, at once also on a running server.
   user enable USERNAME
   user set-roles USERNAME ROLE[,ROLE]
   user delete USERNAME        Deletes the user and their items.
@@ -29,7 +28,7 @@ Commands:
       Hashes too costly to verify at each login are refused: bcrypt cost above 14,
       argon2 above 256 MiB of memory, t above 10 or p above 8.
 
-Roles: ${ALL_ROLES.join(', ')}. The database is DATABASE_PATH (default ./data/app.db).
+Roles: ${ALL_ROLES.join(', ')}. The database is DATABASE_URL (PostgreSQL) when set, else DATABASE_PATH (default ./data/app.db).
 Exit codes: 0 done, 1 error, 2 wrong usage.
 `
 
@@ -329,17 +328,16 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
   }
   try {
     // The server's own configuration, so the CLI works on the server's database.
-    const { databasePath } = loadConfig(io.env)
-    const db = openDatabase(databasePath)
+    const { databasePath, databaseUrl } = loadConfig(io.env)
+    const store = await openStore({ databasePath, databaseUrl })
     try {
       const now = io.now ?? Date.now
-      const refreshTokens = createRefreshTokensRepository(db)
       // As in the server (src/logins.ts): deleting a user, or a change that revokes its tokens, also
       // revokes its logins in the database, refresh tokens included (API.md "Authentication and authorization").
-      const users = revokingLogins(createUsersRepository(db), { revokeUser: async (username) => { await refreshTokens.revokeUser(username, now()) } })
-      await run(command, { io, databasePath, users, passwords: createPasswordHasher({ cost: io.hashCost ?? 'owasp' }), now })
+      const users = revokingLogins(store.users, { revokeUser: async (username) => { await store.refreshTokens.revokeUser(username, now()) } })
+      await run(command, { io, databasePath: store.location, users, passwords: createPasswordHasher({ cost: io.hashCost ?? 'owasp' }), now })
     } finally {
-      db.close()
+      await store.close()
     }
     return 0
   } catch (err) {

@@ -10,6 +10,7 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   DATABASE_PATH: Type.String({ minLength: 1, default: './data/app.db' }),
+  DATABASE_URL: Type.Optional(Type.String()),
   JWT_SECRET: Type.Optional(Type.String()),
   JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_PREVIOUS_PUBLIC_KEYS: Type.Optional(Type.String()),
@@ -33,6 +34,8 @@ export interface Config {
   host: string
   port: number
   databasePath: string
+  /** postgres://… (DATABASE_URL): PostgreSQL instead of the SQLite file at databasePath. */
+  databaseUrl?: string
   /** HS256 key; undefined means "make a random one for this start". */
   jwtSecret?: string
   /** PEM text of the signing key, read from JWT_PRIVATE_KEY_FILE. */
@@ -96,6 +99,27 @@ function parseTrustProxy (value: string | undefined): Config['trustProxy'] {
   return entries.length === 0 ? false : entries
 }
 
+/**
+ * DATABASE_URL: postgres://user:password@host:port/database (postgresql:// too). The message never
+ * repeats the value: it may hold a password.
+ */
+function parseDatabaseUrl (value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'must be a URL such as postgres://user:password@host:5432/database')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// (got ${url.protocol}//)`)
+  }
+  if (url.hostname === '' || url.pathname.length <= 1) {
+    throw new ConfigError('DATABASE_URL', 'must name a host and a database, as in postgres://user:password@host:5432/database')
+  }
+  return value
+}
+
 /** Parses the environment once, at start. Throws ConfigError naming the first bad variable. */
 export function loadConfig (env: Record<string, string | undefined>): Config {
   const known: Record<string, string> = {}
@@ -124,6 +148,11 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   if (production && parsed.JWT_SECRET === undefined && parsed.JWT_PRIVATE_KEY_FILE === undefined) {
     throw new ConfigError('JWT_SECRET', 'NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE')
   }
+  const databaseUrl = parseDatabaseUrl(parsed.DATABASE_URL)
+  // API.md "Several instances": a random key per process would make each instance refuse the others' tokens.
+  if (databaseUrl !== undefined && parsed.JWT_SECRET === undefined && parsed.JWT_PRIVATE_KEY_FILE === undefined) {
+    throw new ConfigError('JWT_SECRET', 'DATABASE_URL needs JWT_SECRET or JWT_PRIVATE_KEY_FILE, the same for every instance')
+  }
   const demoUsers = parsed.DEMO_USERS ?? !production
   if (production && demoUsers) {
     throw new ConfigError('DEMO_USERS', 'must not be true when NODE_ENV=production')
@@ -135,6 +164,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     host: parsed.HOST,
     port: parsed.PORT,
     databasePath: parsed.DATABASE_PATH,
+    databaseUrl,
     jwtSecret: parsed.JWT_SECRET,
     jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined ? undefined : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE, parsePrivateKey),
     jwtPreviousPublicKeys: (parsed.JWT_PREVIOUS_PUBLIC_KEYS ?? '').split(',').map((path) => path.trim()).filter(Boolean)

@@ -1,7 +1,7 @@
 import { OAuthError } from './errors.js'
 import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from './policy.js'
-import type { RefreshTokensRepository } from './repositories/refresh-tokens.js'
-import { REVOKING_CHANGES, type UserRecord, type UsersRepository } from './repositories/users.js'
+import type { RefreshTokensRepository } from './store/refresh-tokens.js'
+import { REVOKING_CHANGES, type UserRecord, type UsersRepository } from './store/users.js'
 import { hashRefreshToken, newLoginId, newRefreshToken } from './tokens.js'
 
 export interface LoginServiceOptions {

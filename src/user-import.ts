@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { hashCostProblem, isSupportedHash } from './passwords.js'
 import { ALL_ROLES, isRole, type Role } from './policy.js'
-import type { NewUser } from './repositories/users.js'
+import type { NewUser } from './store/users.js'
 import { Nullable } from './schemas/common.js'
 import { EmailSchema, FullNameSchema, UsernameSchema } from './schemas/users.js'
 import { createValidator } from './validation.js'

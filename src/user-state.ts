@@ -1,5 +1,5 @@
 import type { Role } from './policy.js'
-import type { UserRecord, UsersRepository } from './repositories/users.js'
+import type { UserRecord, UsersRepository } from './store/users.js'
 
 /** What the authorization hook needs to know of a user on every request. */
 export interface UserState {
@@ -9,18 +9,17 @@ export interface UserState {
 }
 
 export interface UserStateCache {
-  /** The cached state: null for a user known not to exist, undefined when not cached or stale. */
+  /** The cached state: null for a user known not to exist, undefined when not cached. */
   peek (username: string): UserState | null | undefined
   load (username: string): Promise<UserState | null>
   /** Called by every write, so the next request sees it (API.md: "take effect immediately"). */
   update (username: string, user: UserRecord | undefined): void
+  /** Drops what another writer may have changed: the user, or everyone when undefined. */
+  forget (username?: string): void
 }
 
 export interface UserStateCacheOptions {
   load: (username: string) => Promise<UserRecord | undefined>
-  now: () => number
-  /** Entries are re-read after this long, so writes by another process (the CLI) show up too. */
-  ttlMs?: number
   maxEntries?: number
 }
 
@@ -29,24 +28,23 @@ export function toUserState (user: UserRecord | undefined): UserState | null {
 }
 
 /**
- * In-process cache of user state, so that authorizing a request reads no database.
- * This process's writes update it at once; other writers are seen after `ttlMs`.
+ * In-process cache of user state, so that authorizing a request reads no database. This
+ * process's writes update it at once; the store's change signal makes it forget what other
+ * writers (the CLI, another instance) changed, before the next request is authorized.
+ * No expiry: an entry is exact until a write or a change signal says otherwise.
  */
-export function createUserStateCache ({ load, now, ttlMs = 5000, maxEntries = 50_000 }: UserStateCacheOptions): UserStateCache {
-  const entries = new Map<string, { state: UserState | null, expires: number }>()
+export function createUserStateCache ({ load, maxEntries = 50_000 }: UserStateCacheOptions): UserStateCache {
+  const entries = new Map<string, UserState | null>()
   const loading = new Map<string, Promise<UserState | null>>()
 
   function store (username: string, state: UserState | null): void {
     entries.delete(username)
     if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string)
-    entries.set(username, { state, expires: now() + ttlMs })
+    entries.set(username, state)
   }
 
   return {
-    peek (username) {
-      const entry = entries.get(username)
-      return entry === undefined || entry.expires <= now() ? undefined : entry.state
-    },
+    peek: (username) => entries.get(username),
     load (username) {
       const pending = loading.get(username)
       if (pending !== undefined) return pending
@@ -68,6 +66,16 @@ export function createUserStateCache ({ load, now, ttlMs = 5000, maxEntries = 50
     update (username, user) {
       loading.delete(username)
       store(username, toUserState(user))
+    },
+    forget (username) {
+      // A read under way may have started before the change: its result must not be kept either.
+      if (username === undefined) {
+        entries.clear()
+        loading.clear()
+      } else {
+        entries.delete(username)
+        loading.delete(username)
+      }
     }
   }
 }
@@ -83,6 +91,11 @@ export function keepingStateCurrent (users: UsersRepository, cache: UserStateCac
     },
     async createMany (list, now) {
       const created = await users.createMany(list, now)
+      for (const user of created) cache.update(user.username, user)
+      return created
+    },
+    async createIfNone (list, now) {
+      const created = await users.createIfNone(list, now)
       for (const user of created) cache.update(user.username, user)
       return created
     },

@@ -2,7 +2,7 @@ import { linkSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
-import { DatabaseUnavailableError, isDatabaseFault } from '../../src/db.js'
+import { DatabaseUnavailableError, isDatabaseFault } from '../../src/store/errors.js'
 import { BOB, buildTestApp, call, login, tokenRequest } from '../helper.js'
 
 type App = ReturnType<typeof buildTestApp>

@@ -1,5 +1,9 @@
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import Database from 'better-sqlite3'
 import t from 'tap'
-import { BOB, JOHNDOE, buildTestApp, call, countCalls, login } from '../helper.js'
+import { main } from '../../src/cli-main.js'
+import { BOB, JOHNDOE, TEST_ENV, buildTestApp, call, countCalls, login } from '../helper.js'
 
 // API.md "Authentication and authorization": these take effect immediately, also within the same second.
 const REVOKED = 'Bearer error="invalid_token", error_description="The access token was revoked"'
@@ -67,13 +71,34 @@ t.test('an authorized request reads no database', async (t) => {
   t.equal(reads.calls + stateLoads.calls, 0)
 })
 
-t.test('after a restart-like cold cache, the state is read from the database', async (t) => {
-  let clock = Date.now()
-  const app = buildTestApp(t, { now: () => clock })
+// API.md "Several instances (PostgreSQL)", last point: without DATABASE_URL, changes made by the
+// command line to the database file of a running server take effect at once.
+t.test('a user disabled by the CLI on the running server\'s file is refused on the next request', async (t) => {
+  const path = join(t.testdir(), 'app.db')
+  const app = buildTestApp(t, { env: { DATABASE_PATH: path } })
   const bob = await login(app, BOB)
-  // Another process (the CLI) disables bob behind this app's back; the cache re-reads after its TTL.
-  app.db.prepare('UPDATE users SET disabled = 1, token_generation = token_generation + 1 WHERE username = ?').run('bob')
-  t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200, 'cached state for up to 5 s')
-  clock += 5001
-  t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 401)
+  t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200, 'bob\'s state is cached now')
+  const output = { text: '', write (chunk: string) { this.text += chunk } }
+  const code = await main(['user', 'disable', 'bob'], { env: { ...TEST_ENV, DATABASE_PATH: path }, stdin: new PassThrough(), stdout: output, stderr: output, hashCost: 'test' })
+  t.equal(code, 0, output.text)
+  const res = await call(app, bob, { method: 'GET', url: '/users/me' })
+  t.equal(res.statusCode, 401)
+  t.match(res.headers['www-authenticate'], /^Bearer error="invalid_token"/)
+})
+
+t.test('a change by another connection reaches the user-state cache, and then costs one read per user', async (t) => {
+  const path = join(t.testdir(), 'app.db')
+  const app = buildTestApp(t, { env: { DATABASE_PATH: path } })
+  const [admin, bob] = [await login(app, JOHNDOE), await login(app, BOB)]
+  await call(app, admin, { method: 'GET', url: '/admin-only' })
+  await call(app, bob, { method: 'GET', url: '/users/me' })
+  const loads = countCalls(app.userState, 'load')
+  const other = new Database(path)
+  t.teardown(() => other.close())
+  other.prepare("UPDATE users SET roles = '[\"client\"]', token_generation = token_generation + 1 WHERE username = 'johndoe'").run()
+  const res = await call(app, admin, { method: 'GET', url: '/admin-only' })
+  t.equal(res.statusCode, 401, 'the old token of a user whose roles changed')
+  t.equal(res.headers['www-authenticate'], REVOKED)
+  for (let i = 0; i < 3; i++) t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200)
+  t.equal(loads.calls, 2, 'each user read again once, then served from memory')
 })

@@ -3,8 +3,7 @@ import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { main } from '../../src/cli-main.js'
-import { openDatabase } from '../../src/db.js'
-import { createRefreshTokensRepository } from '../../src/repositories/refresh-tokens.js'
+import { openStore } from '../../src/store/store.js'
 import { hashRefreshToken } from '../../src/tokens.js'
 import { buildTestApp, call } from '../helper.js'
 import { grant, refresh } from '../oauth-helpers.js'
@@ -70,9 +69,8 @@ t.test('`user delete` marks every login of the user revoked in the database', as
   const first = await grant(app, { username: 'dave', password: 'correct horse' })
   const second = await grant(app, { username: 'dave', password: 'correct horse' })
   await cli(['user', 'delete', 'dave'])
-  const db = openDatabase(databasePath)
-  t.teardown(() => db.close())
-  const refreshTokens = createRefreshTokensRepository(db)
+  const { refreshTokens, close } = await openStore({ databasePath })
+  t.teardown(close)
   for (const tokens of [first, second]) {
     t.match(await refreshTokens.find(hashRefreshToken(tokens.refresh_token)), { username: 'dave', revoked_at: clock.now })
   }

@@ -5,9 +5,9 @@ import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { main, USAGE, type CliInput } from '../../src/cli-main.js'
-import { openDatabase } from '../../src/db.js'
 import { createPasswordHasher } from '../../src/passwords.js'
-import { createUsersRepository, type UsersRepository } from '../../src/repositories/users.js'
+import { openSqliteStore } from '../../src/store/sqlite/store.js'
+import type { UsersRepository } from '../../src/store/users.js'
 import { buildTestApp, tokenRequest } from '../helper.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/fastapi-users.json', import.meta.url))
@@ -56,9 +56,9 @@ function setup (t: Test) {
   }
   /** Opens the same database as the CLI, for checks and set-up. */
   function repository (): UsersRepository {
-    const db = openDatabase(databasePath)
-    t.teardown(() => db.close())
-    return createUsersRepository(db)
+    const store = openSqliteStore(databasePath)
+    t.teardown(() => store.close())
+    return store.users
   }
   return { databasePath, env, cli, repository }
 }

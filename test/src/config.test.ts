@@ -76,6 +76,32 @@ t.test('production refuses to start without a secret or with demo users', async 
   t.equal(config.production, true)
 })
 
+// API.md "Running" (DATABASE_URL) and "Several instances (PostgreSQL)".
+t.test('DATABASE_URL selects PostgreSQL; without it the SQLite file stays the store', async (t) => {
+  t.equal(loadConfig({}).databaseUrl, undefined)
+  const url = 'postgres://api:pw@db.internal:5432/api'
+  t.match(loadConfig({ DATABASE_URL: url, JWT_SECRET: SECRET }), { databaseUrl: url, databasePath: './data/app.db' })
+  t.equal(loadConfig({ DATABASE_URL: 'postgresql://db/api?sslmode=require', JWT_SECRET: SECRET }).databaseUrl, 'postgresql://db/api?sslmode=require')
+})
+
+t.test('a bad DATABASE_URL is refused in one line naming the variable, never repeating the password', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['not a url', 'DATABASE_URL: must be a URL such as postgres://user:password@host:5432/database'],
+    ['mysql://root:hunter2@db/api', 'DATABASE_URL: must start with postgres:// (got mysql://)'],
+    ['postgres://root:hunter2@db', 'DATABASE_URL: must name a host and a database, as in postgres://user:password@host:5432/database'],
+    ['postgres:///api', 'DATABASE_URL: must name a host and a database, as in postgres://user:password@host:5432/database']
+  ]
+  for (const [value, message] of cases) {
+    t.throws(() => loadConfig({ DATABASE_URL: value, JWT_SECRET: SECRET }), { name: 'ConfigError', message }, value)
+  }
+})
+
+t.test('with DATABASE_URL the server refuses to start without JWT_SECRET or JWT_PRIVATE_KEY_FILE', async (t) => {
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/api' }),
+    { name: 'ConfigError', message: 'JWT_SECRET: DATABASE_URL needs JWT_SECRET or JWT_PRIVATE_KEY_FILE, the same for every instance' })
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://db/api', JWT_SECRET: SECRET }).jwtSecret, SECRET)
+})
+
 t.test('key files are read at load, and an unreadable one names its variable', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'config-'))
   const pair = generateKeyPairSync('ed25519')
@@ -91,4 +117,5 @@ t.test('key files are read at load, and an unreadable one names its variable', a
   t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
   t.throws(() => loadConfig({ JWT_PREVIOUS_PUBLIC_KEYS: join(dir, 'gone.pem') }), /^JWT_PREVIOUS_PUBLIC_KEYS: cannot read/)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: key }).production, true, 'a key file satisfies production')
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://db/api', JWT_PRIVATE_KEY_FILE: key }).databaseUrl, 'postgres://db/api', 'and PostgreSQL mode')
 })

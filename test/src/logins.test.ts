@@ -1,18 +1,15 @@
 import t from 'tap'
-import { openDatabase } from '../../src/db.js'
 import { OAuthError } from '../../src/errors.js'
 import { createLoginService, refreshedScopes, revokingLogins, type LoginService } from '../../src/logins.js'
-import { createRefreshTokensRepository } from '../../src/repositories/refresh-tokens.js'
-import { createUsersRepository, type UserRecord } from '../../src/repositories/users.js'
+import { openSqliteStore } from '../../src/store/sqlite/store.js'
+import type { UserRecord } from '../../src/store/users.js'
 
 const RETENTION = 60_000
 
 async function setup (t: { teardown (fn: () => unknown): void }, findUser?: (find: (username: string) => Promise<UserRecord | undefined>) => (username: string) => Promise<UserRecord | undefined>) {
-  const db = openDatabase(':memory:')
-  t.teardown(() => db.close())
-  const users = createUsersRepository(db)
+  const { users, refreshTokens, close } = openSqliteStore(':memory:')
+  t.teardown(close)
   const bob = await users.create({ username: 'bob', password_hash: 'x', roles: ['client'] }, new Date())
-  const refreshTokens = createRefreshTokensRepository(db)
   const clock = { now: 1_000_000 }
   const build = (): LoginService => createLoginService({
     refreshTokens,
@@ -21,7 +18,7 @@ async function setup (t: { teardown (fn: () => unknown): void }, findUser?: (fin
     refreshTokenTtl: 100,
     revokedRetention: RETENTION
   })
-  return { db, users, bob, clock, logins: build(), build }
+  return { users, bob, clock, logins: build(), build }
 }
 
 t.test('refreshedScopes keeps the login\'s scopes that the roles still allow when none are asked for', async (t) => {

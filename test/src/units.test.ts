@@ -1,9 +1,7 @@
 import t from 'tap'
 import { scopesFor, seesAllItems, isRole, isScope } from '../../src/policy.js'
 import { bearerToken, claimsProblem, makeJti, parseJti } from '../../src/tokens.js'
-import { createUserStateCache } from '../../src/user-state.js'
 import { createPasswordHasher, defaultHashingSlots, HasherBusyError, threadPoolSize } from '../../src/passwords.js'
-import type { UserRecord } from '../../src/repositories/users.js'
 
 // API.md "Policy": the role → scope table.
 t.test('scopesFor follows the policy table', async (t) => {
@@ -48,52 +46,6 @@ t.test('claimsProblem names missing or future claims', async (t) => {
   t.equal(claimsProblem({ ...ok, iat: 131 }, 100), 'The token is issued in the future')
   t.equal(claimsProblem({ ...ok, iat: 130 }, 100), undefined)
   t.equal(claimsProblem({ ...ok, iat: '1' }, 100), 'The token has no issue time')
-})
-
-function user (overrides: Partial<UserRecord> = {}): UserRecord {
-  return { username: 'bob', email: null, full_name: null, password_hash: 'h', disabled: false, roles: ['client'], token_generation: 0, created_at: '', ...overrides }
-}
-
-t.test('the user-state cache reads once, then serves from memory until its TTL', async (t) => {
-  let clock = 0
-  let reads = 0
-  const cache = createUserStateCache({ load: async () => { reads++; return user() }, now: () => clock, ttlMs: 100 })
-  t.equal(cache.peek('bob'), undefined)
-  const [a, b] = await Promise.all([cache.load('bob'), cache.load('bob')])
-  t.same(a, { roles: ['client'], disabled: false, generation: 0 })
-  t.equal(a, b)
-  t.equal(reads, 1, 'concurrent loads share one read')
-  t.same(cache.peek('bob'), a)
-  clock = 100
-  t.equal(cache.peek('bob'), undefined, 'stale after the TTL')
-})
-
-t.test('a write during a read wins over the read\'s older result', async (t) => {
-  let release: (value: UserRecord) => void = () => {}
-  const cache = createUserStateCache({ load: async () => await new Promise<UserRecord>((resolve) => { release = resolve }), now: () => 0 })
-  const loading = cache.load('bob')
-  cache.update('bob', user({ disabled: true, token_generation: 1 }))
-  release(user())
-  await loading
-  t.same(cache.peek('bob'), { roles: ['client'], disabled: true, generation: 1 })
-})
-
-t.test('the user-state cache keeps deletions and drops the oldest entry when full', async (t) => {
-  const cache = createUserStateCache({ load: async () => undefined, now: () => 0, maxEntries: 2 })
-  t.equal(await cache.load('ghost'), null)
-  t.equal(cache.peek('ghost'), null)
-  cache.update('a', user({ username: 'a' }))
-  cache.update('b', user({ username: 'b' }))
-  t.equal(cache.peek('ghost'), undefined, 'evicted')
-  t.ok(cache.peek('b'))
-})
-
-t.test('a failed read is not cached', async (t) => {
-  let fail = true
-  const cache = createUserStateCache({ load: async () => { if (fail) throw new Error('db down'); return user() }, now: () => 0 })
-  await t.rejects(cache.load('bob'), /db down/)
-  fail = false
-  t.ok(await cache.load('bob'))
 })
 
 t.test('the password hasher verifies argon2id and refuses other hashes', async (t) => {

@@ -2,9 +2,8 @@ import t from 'tap'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openDatabase } from '../../src/db.js'
-import { createUsersRepository } from '../../src/repositories/users.js'
-import { BOB, JOHNDOE, buildTestApp, call, login } from '../helper.js'
+import { openDatabase } from '../../../../src/store/sqlite/db.js'
+import { BOB, JOHNDOE, buildTestApp, call, login } from '../../../helper.js'
 
 // API.md "Running": data, users and tokens survive a restart; DATABASE_PATH's folder is created.
 t.test('users, items and tokens survive a restart on the same database file', async (t) => {
@@ -33,17 +32,3 @@ t.test('migrations run once and leave the version at the latest', async (t) => {
   t.equal(again.pragma('journal_mode', { simple: true }), 'wal')
   again.close()
 })
-
-t.test('the users repository replaces a hash without revoking, and ignores empty changes', async (t) => {
-  const db = openDatabase(':memory:')
-  t.teardown(() => db.close())
-  const users = createUsersRepository(db)
-  const { token_generation: start } = await users.create({ username: 'dave', password_hash: 'old', roles: ['client'] }, new Date(1000))
-  t.equal(await users.replaceHash('dave', 'old', 'new'), true)
-  t.equal(await users.replaceHash('dave', 'old', 'stale'), false, 'a hash changed meanwhile is kept')
-  t.match(await users.find('dave'), { password_hash: 'new', token_generation: start, created_at: '1970-01-01T00:00:01.000Z' })
-  t.match(await users.update('dave', {}), { username: 'dave', token_generation: start })
-  t.equal(await users.update('nobody', { email: 'x@example.com' }), undefined)
-  await t.rejects(users.create({ username: 'dave', password_hash: 'x', roles: [] }, new Date(0)), { name: 'UsernameTakenError' })
-})
-

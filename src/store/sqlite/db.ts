@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { DatabaseUnavailableError } from '../errors.js'
 
 export type SqliteDatabase = Database.Database
 
@@ -69,25 +70,6 @@ export function openDatabase (path: string): SqliteDatabase {
   db.pragma('busy_timeout = 250')
   migrate(db)
   return db
-}
-
-/** The database cannot serve: answered 503, not 500 (API.md "Routes", /ready). */
-export class DatabaseUnavailableError extends Error {
-  constructor (reason: string) {
-    super(`Database unavailable: ${reason}`)
-    this.name = 'DatabaseUnavailableError'
-  }
-}
-
-// SQLite result codes that mean "the database cannot serve now" rather than "this statement is wrong".
-const FAULT_CODES = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN|FULL|CORRUPT|NOTADB|PROTOCOL|PERM)/
-
-/** True for an error that comes from the database being unavailable: locked, read-only, gone, closed. */
-export function isDatabaseFault (err: unknown): boolean {
-  if (err instanceof DatabaseUnavailableError) return true
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code === 'string') return FAULT_CODES.test(code)
-  return err instanceof TypeError && err.message === 'The database connection is not open'
 }
 
 function fileIdentity (path: string): string | undefined {

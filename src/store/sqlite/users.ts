@@ -1,58 +1,7 @@
-import type { SqliteDatabase } from '../db.js'
-import type { Role } from '../policy.js'
-import { newTokenGeneration } from '../tokens.js'
-
-/** A user as stored. `password_hash` never leaves the server: response schemas omit it. */
-export interface UserRecord {
-  username: string
-  email: string | null
-  full_name: string | null
-  password_hash: string
-  disabled: boolean
-  roles: Role[]
-  /** Random for a new user; bumped whenever earlier tokens must stop working (password, roles, disabled). */
-  token_generation: number
-  created_at: string
-}
-
-export interface NewUser {
-  username: string
-  password_hash: string
-  roles: Role[]
-  email?: string | null
-  full_name?: string | null
-  disabled?: boolean
-}
-
-export type UserChanges = Partial<Pick<UserRecord, 'email' | 'full_name' | 'password_hash' | 'disabled' | 'roles'>>
-
-export interface Page { limit: number, offset: number }
-
-export class UsernameTakenError extends Error {
-  constructor (username: string) {
-    super(`Username "${username}" is taken`)
-    this.name = 'UsernameTakenError'
-  }
-}
-
-/** Storage of users. Async so that a networked store (PostgreSQL) can implement it too. */
-export interface UsersRepository {
-  find (username: string): Promise<UserRecord | undefined>
-  list (page: Page): Promise<{ users: UserRecord[], total: number }>
-  count (): Promise<number>
-  /** Throws UsernameTakenError. */
-  create (user: NewUser, now: Date): Promise<UserRecord>
-  /** All or none, in one transaction (an import). Throws UsernameTakenError for the first name taken. */
-  createMany (users: readonly NewUser[], now: Date): Promise<UserRecord[]>
-  /** A change of password, roles or disabled bumps token_generation. Undefined when missing. */
-  update (username: string, changes: UserChanges): Promise<UserRecord | undefined>
-  /**
-   * Replaces the hash only, without revoking tokens (a rehash on login), and only while the
-   * stored hash is still `previousHash`: a password changed meanwhile is not overwritten.
-   */
-  replaceHash (username: string, previousHash: string, passwordHash: string): Promise<boolean>
-  delete (username: string): Promise<boolean>
-}
+import type { Role } from '../../policy.js'
+import { newTokenGeneration } from '../../tokens.js'
+import { REVOKING_CHANGES, UsernameTakenError, type NewUser, type UserChanges, type UserRecord, type UsersRepository } from '../users.js'
+import type { SqliteDatabase } from './db.js'
 
 interface UserRow extends Omit<UserRecord, 'disabled' | 'roles'> { disabled: number, roles: string }
 
@@ -61,7 +10,6 @@ function toRecord (row: UserRow): UserRecord {
 }
 
 const CHANGEABLE_COLUMNS: ReadonlyArray<keyof UserChanges> = ['email', 'full_name', 'password_hash', 'disabled', 'roles']
-export const REVOKING_CHANGES: ReadonlyArray<keyof UserChanges> = ['password_hash', 'roles', 'disabled']
 
 export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
@@ -95,6 +43,11 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
     }
   }
   const insertAll = db.transaction((users: readonly NewUser[], now: Date) => { for (const user of users) insert(user, now) })
+  const insertIfNone = db.transaction((users: readonly NewUser[], now: Date): boolean => {
+    if ((countStatement.get() as { total: number }).total > 0) return false
+    insertAll(users, now)
+    return true
+  })
 
   return {
     find: async (username) => find(username),
@@ -110,6 +63,8 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
       insertAll(users, now)
       return users.map((user) => find(user.username) as UserRecord)
     },
+    // IMMEDIATE: the write lock before the count, so another process cannot seed in between.
+    createIfNone: async (users, now) => insertIfNone.immediate(users, now) ? users.map((user) => find(user.username) as UserRecord) : [],
     async update (username, changes) {
       const columns: string[] = []
       const values: Record<string, unknown> = { username }

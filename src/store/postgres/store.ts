@@ -1,0 +1,44 @@
+import { createChangeSignal } from '../changes.js'
+import { DatabaseUnavailableError } from '../errors.js'
+import type { PostgresStore } from '../store.js'
+import { connect, describeUrl, migrate } from './db.js'
+import { createItemsRepository } from './items.js'
+import { createRefreshTokensRepository } from './refresh-tokens.js'
+import { createUsersRepository } from './users.js'
+
+const CLOSE_TIMEOUT_SECONDS = 2
+
+/** The PostgreSQL store at `url`, migrated on open (API.md "Several instances (PostgreSQL)"). */
+export async function openPostgresStore (url: string): Promise<PostgresStore> {
+  const sql = connect(url)
+  try {
+    await migrate(sql)
+  } catch (err) {
+    await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS })
+    throw err
+  }
+  return {
+    kind: 'postgres',
+    location: describeUrl(url),
+    users: createUsersRepository(sql),
+    items: createItemsRepository(sql),
+    refreshTokens: createRefreshTokensRepository(sql),
+    // The feed of other instances' changes (LISTEN/NOTIFY) plugs in here; until then nothing is pushed.
+    changes: createChangeSignal(),
+    async checkReady () {
+      let writable: boolean | undefined
+      try {
+        [{ writable } = { writable: false }] = await sql<Array<{ writable: boolean }>>`SELECT current_setting('transaction_read_only') = 'off' AS writable`
+      } catch (err) {
+        // The probe itself cannot be wrong: whatever fails is the database (unreachable, refusing, shutting down).
+        throw new DatabaseUnavailableError((err as Error).message)
+      }
+      // A standby, or a database set read-only, answers but cannot take a write.
+      if (!writable) throw new DatabaseUnavailableError('the database is read-only')
+    },
+    checkWrite () {},
+    // A timeout, because without one end() never settles once the server closed a connection under
+    // a query (porsager/postgres#1097). The server closes the store after its requests are done.
+    close: async () => { await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
+  }
+}
