@@ -50,13 +50,16 @@ const MIGRATIONS: readonly string[] = [
 ]
 
 export function migrate (db: SqliteDatabase): void {
-  const current = db.pragma('user_version', { simple: true }) as number
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version] as string)
-      db.pragma(`user_version = ${version + 1}`)
-    })()
-  }
+  // IMMEDIATE takes the write lock before the version is read, so two processes opening a new file
+  // at once (two CLI commands, the CLI and the server) apply each step once.
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number
+    if (version >= MIGRATIONS.length) return false
+    db.exec(MIGRATIONS[version] as string)
+    db.pragma(`user_version = ${version + 1}`)
+    return true
+  })
+  for (let more = true; more;) more = step.immediate()
 }
 
 /** Opens (creating its folder) and migrates the embedded database. */
