@@ -7,7 +7,9 @@ import t, { type Test } from 'tap'
 import { TEST_SECRET } from '../helper.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }, scripts: { start: string } }
+// `npm start`'s own Node flags (--env-file-if-exists came in 20.19.0 too).
+const START_FLAGS = (/\bnode (.*) dist\/src\/main\.cjs$/.exec(packageJson.scripts.start)?.[1] ?? '').split(' ')
 // tap's loader stays out of the children: npm and the old Node need none of it.
 const CHILD_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: '', _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 
@@ -41,9 +43,9 @@ function nodeBinary (version: string): string {
 
 interface Started { base?: string, stdout: () => string, stop: () => Promise<number | null> }
 
-/** Runs the built server as `npm start` does, but on `node`; resolves once it listens or exits. */
+/** Runs the built server with `npm start`'s flags, but on `node`; resolves once it listens or exits. */
 async function start (t: Test, node: string, flags: string[]): Promise<Started> {
-  const child = spawn(node, [...flags, '--max-semi-space-size=8', join(ROOT, 'dist', 'src', 'main.cjs')], {
+  const child = spawn(node, [...flags, ...START_FLAGS, join(ROOT, 'dist', 'src', 'main.cjs')], {
     env: { ...CHILD_ENV, HOST: '127.0.0.1', PORT: '0', DATABASE_PATH: ':memory:', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
