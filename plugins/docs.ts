@@ -25,6 +25,16 @@ then send it as \`Authorization: Bearer <token>\`. Each operation lists the scop
 and, in \`x-roles\`, the roles its user needs (any one of them).`
 
 /**
+ * A query parameter with a default may be left out (Ajv fills it in), so the document must not
+ * call it required: OpenAPI 3.0 uses `default` for parameters that are not. Typed clients
+ * generated from the document (client/schema.d.ts) would otherwise demand `?limit=&offset=`.
+ */
+function defaultsOptional (querystring: unknown): unknown {
+  const { properties, required } = querystring as { properties: Record<string, { default?: unknown }>, required?: string[] }
+  return { ...querystring as object, required: required?.filter((name) => properties[name]?.default === undefined) }
+}
+
+/**
  * OpenAPI comes from the same route config the auth hook enforces: the transform below writes each
  * operation's security, x-roles and 401/403 answers, so route files repeat nothing.
  * Registered before plugins/auth.ts, so Swagger UI's own routes are public.
@@ -44,7 +54,8 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
         }
       }
     },
-    transform ({ schema, url, route }) {
+    transform ({ schema: routeSchema, url, route }) {
+      const schema = routeSchema.querystring === undefined ? routeSchema : { ...routeSchema, querystring: defaultsOptional(routeSchema.querystring) }
       const routeConfig = route.config ?? {}
       if (routeConfig.public === true) return { schema: { ...schema, security: [] }, url }
       const scopes = [...(routeConfig.scopes ?? [])]

@@ -30,6 +30,9 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>
 
+/** The variables loadConfig reads; .env.example documents each (test/package/env-example.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties)
+
 export interface Config {
   host: string
   port: number

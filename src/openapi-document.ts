@@ -4,10 +4,10 @@ import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 
 /**
- * Writes the document GET /openapi.json serves, for client generators. HOST, PORT and
- * JWT_ISSUER shape its `servers` as they do the server's; no database file is touched.
+ * The document GET /openapi.json serves, for client generators. HOST, PORT and JWT_ISSUER
+ * shape its `servers` as they do the server's; no database file is touched.
  */
-export async function writeOpenApiDocument (env: Record<string, string | undefined>, file: string): Promise<void> {
+export async function openApiDocument (env: Record<string, string | undefined>): Promise<Record<string, unknown>> {
   const config = loadConfig({
     ...env,
     DATABASE_PATH: ':memory:',
@@ -18,8 +18,13 @@ export async function writeOpenApiDocument (env: Record<string, string | undefin
   const app = buildApp({ config, logger: false })
   try {
     await app.ready()
-    await writeFile(file, `${JSON.stringify(app.swagger(), null, 2)}\n`)
+    return app.swagger() as unknown as Record<string, unknown>
   } finally {
     await app.close()
   }
+}
+
+/** Writes openApiDocument(env) to `file` (`npm run openapi`). */
+export async function writeOpenApiDocument (env: Record<string, string | undefined>, file: string): Promise<void> {
+  await writeFile(file, `${JSON.stringify(await openApiDocument(env), null, 2)}\n`)
 }

@@ -1,11 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import type { Test } from 'tap'
+import { postgresServerBin } from './setup/prerequisites.js'
 
 const run = promisify(execFile)
 
@@ -20,14 +21,6 @@ export interface PostgresCluster {
    * search_path. Not for tests that change the database itself or listen for notifications.
    */
   createSchema (): Promise<string>
-}
-
-/** The newest /usr/lib/postgresql/N/bin (Debian's layout) holding initdb and pg_ctl. */
-function serverBin (): string | undefined {
-  const root = '/usr/lib/postgresql'
-  if (!existsSync(root)) return undefined
-  return readdirSync(root).filter((version) => /^\d+$/.test(version)).sort((a, b) => Number(b) - Number(a))
-    .map((version) => join(root, version, 'bin')).find((bin) => existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl')))
 }
 
 async function freePort (): Promise<number> {
@@ -46,7 +39,7 @@ async function freePort (): Promise<number> {
  * the test file fails with the one line MISSING and ends: not a stack, nor one failure per test.
  */
 export async function startPostgres (t: Test): Promise<PostgresCluster> {
-  const bin = serverBin()
+  const bin = postgresServerBin(process.env)
   if (bin === undefined) {
     t.fail(MISSING, { diagnostic: false })
     process.exit(1)
