@@ -14,6 +14,7 @@ import rateLimit from '../plugins/rate-limit.js'
 import passwords from '../plugins/passwords.js'
 import db from '../plugins/db.js'
 import securityEvents from '../plugins/security-events.js'
+import metrics from '../plugins/metrics.js'
 import credentials from '../plugins/credentials.js'
 import docs from '../plugins/docs.js'
 import auth from '../plugins/auth.js'
@@ -67,6 +68,8 @@ export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }
     path: config.databasePath, url: config.databaseUrl, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
   })
   app.register(securityEvents)
+  // Off unless METRICS_PORT is set: then its onResponse hook, added before any route, sees them all.
+  if (config.metricsPort !== undefined) app.register(metrics, { host: config.host, port: config.metricsPort })
   app.register(credentials, { config })
   app.register(docs, { config })
   app.register(auth, { config })

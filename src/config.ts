@@ -25,7 +25,8 @@ const EnvSchema = Type.Object({
   TOKEN_RATE_LIMIT: Type.Integer({ minimum: 0, default: 300 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
   CORS_ORIGINS: Type.Optional(Type.String()),
-  TRUST_PROXY: Type.Optional(Type.String())
+  TRUST_PROXY: Type.Optional(Type.String()),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 }))
 })
 
 type Env = Static<typeof EnvSchema>
@@ -58,6 +59,8 @@ export interface Config {
   corsOrigins: string[]
   /** Fastify's trustProxy: the proxies' addresses and CIDR ranges; false when unset. */
   trustProxy: string[] | false
+  /** Port of GET /metrics on `host` (METRICS_PORT); undefined: no metrics. */
+  metricsPort?: number
 }
 
 export class ConfigError extends Error {
@@ -161,6 +164,11 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     throw new ConfigError('DEMO_USERS', 'must not be true when NODE_ENV=production')
   }
 
+  // API.md "Running": /metrics is served only on its own port, never beside the API.
+  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (both are ${parsed.PORT})`)
+  }
+
   const origin = `http://${parsed.HOST.includes(':') ? `[${parsed.HOST}]` : parsed.HOST}:${parsed.PORT}`
   const issuer = parsed.JWT_ISSUER ?? origin
   return {
@@ -183,6 +191,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     tokenRateLimit: parsed.TOKEN_RATE_LIMIT,
     logLevel: parsed.LOG_LEVEL,
     corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
-    trustProxy: parseTrustProxy(parsed.TRUST_PROXY)
+    trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
+    metricsPort: parsed.METRICS_PORT
   }
 }

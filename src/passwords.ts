@@ -93,6 +93,8 @@ export interface PasswordHasher {
   calibrate (hashes: Iterable<string>): Promise<void>
   /** Milliseconds a failed check takes at least: the slowest kind of hash measured. */
   failureFloorMs (): number
+  /** Slots in use and hashes waiting for one, now: read when metrics are scraped (src/metrics.ts). */
+  load (): { running: number, queued: number }
 }
 
 /** libuv's thread pool size: UV_THREADPOOL_SIZE, else its default of 4 (what `npm start` sets is in main.cts). */
@@ -260,6 +262,7 @@ export function createPasswordHasher ({
       // One at a time and never waiting for the floor: this runs once, at start.
       for (const hash of unmeasured.values()) await timedVerify(hash, randomBytes(16).toString('hex'), undefined)
     },
-    failureFloorMs: () => timing.floorMs()
+    failureFloorMs: () => timing.floorMs(),
+    load: () => ({ running, queued: waiting.length })
   }
 }

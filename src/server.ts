@@ -21,7 +21,12 @@ function start (): void {
     await app.close()
   })
 
-  app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+  // API.md "Running": GET /metrics on METRICS_PORT only; a port that cannot be had stops the start, as the API's would.
+  const listen = async (): Promise<void> => {
+    await app.listen({ host: config.host, port: config.port })
+    if (config.metricsPort !== undefined) await app.metrics.listen()
+  }
+  listen().catch((err: unknown) => {
     app.log.error({ err }, 'could not start')
     process.exit(1)
   })

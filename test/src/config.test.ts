@@ -28,6 +28,19 @@ t.test('TRUST_PROXY takes proxy addresses and CIDR ranges, and refuses true or a
   }
 })
 
+// API.md "Running": METRICS_PORT, unset by default; /metrics is served on it and only there.
+t.test('METRICS_PORT is off by default, a port of 1..65535 when set, and never the API port', async (t) => {
+  t.equal(loadConfig({}).metricsPort, undefined)
+  t.equal(loadConfig({ METRICS_PORT: '' }).metricsPort, undefined)
+  t.equal(loadConfig({ METRICS_PORT: '9464' }).metricsPort, 9464)
+  for (const value of ['0', '65536', 'ninety', '9464.5', '-1']) {
+    t.throws(() => loadConfig({ METRICS_PORT: value }), /^METRICS_PORT: /, value)
+  }
+  t.throws(() => loadConfig({ METRICS_PORT: '3000' }), /^METRICS_PORT: must differ from PORT \(both are 3000\)$/)
+  t.throws(() => loadConfig({ PORT: '8080', METRICS_PORT: '8080' }), /^METRICS_PORT: must differ from PORT/)
+  t.equal(loadConfig({ PORT: '8080', METRICS_PORT: '3000' }).metricsPort, 3000)
+})
+
 t.test('values are read and converted from text', async (t) => {
   const config = loadConfig({
     HOST: '0.0.0.0', PORT: '8080', JWT_SECRET: SECRET, ACCESS_TOKEN_TTL: '60', DEMO_USERS: 'false',

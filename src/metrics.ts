@@ -1,0 +1,92 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { SecurityEventName } from './security-events.js'
+
+/** How a login ended: `shed` is a 503 because too many password checks were waiting (API.md "Tokens"). */
+export type LoginOutcome = 'succeeded' | 'failed' | 'throttled' | 'shed'
+
+const LOGIN_OUTCOMES: readonly LoginOutcome[] = ['succeeded', 'failed', 'throttled', 'shed']
+
+const LOGIN_EVENTS: Partial<Record<SecurityEventName, LoginOutcome>> = {
+  login_succeeded: 'succeeded', login_failed: 'failed', login_throttled: 'throttled'
+}
+
+/**
+ * Seconds. A protected GET answers in well under a millisecond here and a login takes a hash's
+ * 30 ms or more, so the buckets span both; past 5 s a client has long given up.
+ */
+export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+/** What is read when Prometheus scrapes, never on a request's path. */
+export interface MetricSources {
+  /** The password hasher's slots in use and checks waiting for one (src/passwords.ts). */
+  hashing: () => { running: number, queued: number }
+}
+
+export interface Metrics {
+  /** One answered request: `route` is the route's pattern (`/items/:id`), never the URL. */
+  request: (method: string, route: string, statusCode: number, seconds: number) => void
+  login: (outcome: LoginOutcome) => void
+  /** Counts the security events that are metrics too: logins, refresh-token reuse, revocations. */
+  securityEvent: (event: SecurityEventName) => void
+  /** The Prometheus text exposition format (version 0.0.4) and its media type. */
+  text: () => Promise<string>
+  readonly contentType: string
+}
+
+/**
+ * One registry per call, never prom-client's global one: two apps in one process (the tests) keep
+ * their own counts. The default metrics (event-loop lag, heap, RSS, CPU, handles) are prom-client's.
+ */
+export function createMetrics (sources: MetricSources): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+
+  // The histogram's _count is the request count, so one observation per request gives both.
+  const requests = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request received to response sent, by method, route pattern and status code; _count is the request count',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [...LATENCY_BUCKETS],
+    registers
+  })
+  const logins = new Counter({
+    name: 'logins_total',
+    help: 'Logins by outcome: succeeded; failed (a wrong password, an unknown or disabled user, a wrong current password at PUT /users/me/password); ' +
+      'throttled (429); shed (503 at POST /token, too many password checks waiting)',
+    labelNames: ['outcome'] as const,
+    registers
+  })
+  // Every outcome from the start: a series that appears only on its first event hides the rate before it.
+  for (const outcome of LOGIN_OUTCOMES) logins.inc({ outcome }, 0)
+  const reuse = new Counter({
+    name: 'refresh_token_reuse_total',
+    help: 'Used refresh tokens presented again; each revoked its login (API.md "Tokens")',
+    registers
+  })
+  const revocations = new Counter({
+    name: 'token_revocations_total',
+    help: 'Logins revoked through POST /revoke (RFC 7009)',
+    registers
+  })
+  const gauge = (name: string, help: string, read: () => number): void => {
+    registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
+  }
+  gauge('password_hashing_queued', 'Password checks waiting for a hashing slot', () => sources.hashing().queued)
+  gauge('password_hashing_running', 'Hashing slots in use', () => sources.hashing().running)
+
+  return {
+    request (method, route, statusCode, seconds) {
+      requests.observe({ method, route, status_code: statusCode }, seconds)
+    },
+    login (outcome) { logins.inc({ outcome }) },
+    securityEvent (event) {
+      const outcome = LOGIN_EVENTS[event]
+      if (outcome !== undefined) logins.inc({ outcome })
+      else if (event === 'refresh_reused') reuse.inc()
+      else if (event === 'token_revoked') revocations.inc()
+    },
+    text: async () => await registry.metrics(),
+    contentType: registry.contentType
+  }
+}
