@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { once } from 'node:events'
-import { connect } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { listening, startServer } from '../server.js'
@@ -106,6 +106,7 @@ t.test('a second signal exits at once, without waiting for requests in flight', 
 // API.md "Running": a bad value stops the process with exit code 1 and one line naming the variable.
 const BAD_CONFIG: Array<[string, Record<string, string>, RegExp]> = [
   ['a JWT_SECRET under 32 bytes', { JWT_SECRET: 'short' }, /^Configuration error: JWT_SECRET: must be at least 32 bytes\n$/],
+  ['a METRICS_PORT equal to PORT', { PORT: '3999', METRICS_PORT: '3999' }, /^Configuration error: METRICS_PORT: must differ from PORT \(both are 3999\)\n$/],
   ['NODE_ENV=production without a secret or key', { JWT_SECRET: '', NODE_ENV: 'production', DEMO_USERS: 'false' }, /^Configuration error: JWT_SECRET: NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE\n$/]
 ]
 for (const [name, env, line] of BAD_CONFIG) {
@@ -117,3 +118,46 @@ for (const [name, env, line] of BAD_CONFIG) {
     t.same(server.logs, [], 'nothing else is printed')
   })
 }
+
+/** A port that was free a moment ago: METRICS_PORT takes 1..65535, so the test cannot ask for 0. */
+async function freePort (): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+// API.md "Running": with METRICS_PORT set, GET /metrics is served on this port of HOST, and only there.
+t.test('the server serves GET /metrics on METRICS_PORT and not on the API port', async (t) => {
+  const metricsPort = await freePort()
+  const server = startServer({ DATABASE_PATH: join(t.testdir(), 'app.db'), METRICS_PORT: String(metricsPort) })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const base = await listening(server)
+  await server.waitForLog((line) => line.msg === 'metrics served at /metrics')
+  t.equal((await fetch(`${base}/health`)).status, 200)
+
+  const api = await fetch(`${base}/metrics`)
+  t.equal(api.status, 404)
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+  t.equal(metrics.status, 200)
+  t.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
+  const text = await metrics.text()
+  t.match(text, /^http_request_duration_seconds_count\{method="GET",route="\/health",status_code="200"\} 1$/m)
+  t.match(text, /^http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1$/m)
+  t.match(text, /^process_resident_memory_bytes \d+$/m)
+
+  server.child.kill('SIGTERM')
+  t.equal((await server.exited).code, 0, 'the metrics port does not hold the shutdown')
+})
+
+t.test('a METRICS_PORT already taken stops the start with exit code 1', async (t) => {
+  const taken = createServer().listen(0, '127.0.0.1')
+  await once(taken, 'listening')
+  t.teardown(() => { taken.close() })
+  const server = startServer({ DATABASE_PATH: join(t.testdir(), 'app.db'), METRICS_PORT: String((taken.address() as AddressInfo).port) })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  t.equal((await server.exited).code, 1)
+  const line = server.logs.find((l) => l.msg === 'could not start')
+  t.match(line, { err: { code: 'EADDRINUSE' } })
+})
