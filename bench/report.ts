@@ -1,7 +1,7 @@
 // Turns the per-round load summaries into the table and the verdicts of issue 5. Pure functions.
 import type { LoadSummary } from './load.js'
 
-export type RowKey = 'health' | 'admin' | 'adminInfo' | 'adminManyUsers' | 'peerBare' | 'peerJwt' | 'itemsList' | 'itemsCreate' | 'token' |
+export type RowKey = 'health' | 'admin' | 'adminInfo' | 'adminManyUsers' | 'adminMetrics' | 'peerBare' | 'peerJwt' | 'itemsList' | 'itemsCreate' | 'token' |
   'stormAdmin' | 'stormToken'
 
 export interface RowSpec {
@@ -207,6 +207,8 @@ export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | u
   out.push(ratioVerdict(admin, peerBare, 0.85, 'GET /admin-only (LOG_LEVEL=warn) >= 0.85 x bare Fastify 5 (no auth)'))
   out.push(ratioVerdict(admin, peerJwt, 1.5, 'GET /admin-only (LOG_LEVEL=warn) >= 1.5 x Fastify 5 + @fastify/jwt'))
   out.push(ratioVerdict(get('adminManyUsers'), admin, 0.6, 'GET /admin-only, every user\'s own token in turn >= 0.6 x one token'))
+  // Issue 14.4: metrics must cost little.
+  out.push(ratioVerdict(get('adminMetrics'), admin, 0.95, 'GET /admin-only with METRICS_PORT set >= 0.95 x without'))
   return out
 }
 

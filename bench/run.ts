@@ -11,7 +11,7 @@ import { call, login, manyUsersTokens, seedItems } from './api.js'
 import { HarnessError } from './harness-error.js'
 import { BUSY_PRESSURE, busyness, cpuPressure, machine } from './machine.js'
 import { parseOptions, type Options } from './options.js'
-import { choosePinning, killChildren, peakRssMiB, pinSelf, type Pinning } from './processes.js'
+import { choosePinning, freePort, killChildren, peakRssMiB, pinSelf, type Pinning } from './processes.js'
 import { markdown, summarize, table, verdictLine, verdicts, type Row } from './report.js'
 import { runRounds, type Scenario } from './rounds.js'
 import { scenarios, type Servers } from './scenarios.js'
@@ -34,16 +34,21 @@ Promise<Servers> {
   const secret = benchSecret()
   const databasePath = join(folder, 'bench.db')
   const profile = options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]
-  const ours = (logLevel: string, name: string): Promise<Server> => startServer({
+  const ours = (logLevel: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<Server> => startServer({
     name,
     script: OUR_SERVER,
-    env: ourServerEnv({ databasePath, secret, logLevel }),
+    env: { ...ourServerEnv({ databasePath, secret, logLevel }), ...env },
     nodeFlags: [...profile, ...OUR_NODE_FLAGS],
     cpu: pinning.server
   })
   // One at a time: the first creates the database and its demo users; the second opens them.
   servers.ours = await ours('warn', 'the server')
   servers.oursInfo = await ours('info', 'the server at LOG_LEVEL=info')
+  const metricsPort = String(await freePort())
+  servers.oursMetrics = await ours('warn', 'the server with METRICS_PORT', { METRICS_PORT: metricsPort })
+  // The row measures metrics only if they are on: GET /metrics must answer on their port.
+  const scraped = await call(`http://127.0.0.1:${metricsPort}`, 'GET', '/metrics')
+  if (scraped.status !== 200) throw new HarnessError(`GET /metrics on METRICS_PORT answered ${scraped.status}`)
   const peer = (file: string, name: string): Promise<Server> => startServer({
     name,
     script: join(HERE, 'peers', file),
@@ -53,7 +58,7 @@ Promise<Servers> {
   })
   servers.bare = await peer('bare.js', 'bare Fastify')
   servers.jwt = await peer('jwt.js', 'the @fastify/jwt peer')
-  log(`servers answer: ours ${servers.ours.pid} (warn) and ${servers.oursInfo.pid} (info), ` +
+  log(`servers answer: ours ${servers.ours.pid} (warn), ${servers.oursInfo.pid} (info) and ${servers.oursMetrics.pid} (METRICS_PORT), ` +
     `peers ${servers.bare.pid} and ${servers.jwt.pid}`)
   return servers as Servers
 }
@@ -122,7 +127,9 @@ async function main (): Promise<void> {
         : [`The server used less than 90% of its CPU in: ${clientBound.join(', ')}. There the load generator, or other work on the ` +
             'machine, set the pace rather than the server; compare CPU µs/req for the cost of each path.']),
       'Our rows run at LOG_LEVEL=warn (no request logs) but the one marked LOG_LEVEL=info, a second server process on the same database ' +
-        'that writes its access lines to a pipe the harness reads. The peers are in bench/peers/, logging off. ' +
+        'that writes its access lines to a pipe the harness reads. The row marked METRICS_PORT set is a third server process ' +
+        'on the same database, at LOG_LEVEL=warn, with metrics on (GET /metrics answered on its port before the run). ' +
+        'The peers are in bench/peers/, logging off. ' +
         'Every server is pinned to the same CPU.',
       `The ${MANY_USERS} users are admins seeded into the database, each with one token signed with the server's key and claims; ` +
         'the load generator sends them in turn over all connections, so the verified-token map (10,000 entries) never holds the next one.',

@@ -12,6 +12,8 @@ export interface Servers {
   ours: Server
   /** Ours at the default LOG_LEVEL=info, on the same database. */
   oursInfo: Server
+  /** Ours at LOG_LEVEL=warn with METRICS_PORT set, on the same database. */
+  oursMetrics: Server
   bare: Server
   jwt: Server
 }
@@ -54,6 +56,7 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
     scenario('health', 'GET /health', ours, 'GET', '/health', {}),
     scenario('admin', 'GET /admin-only', ours, 'GET', '/admin-only', adminAuth),
     scenario('adminInfo', 'GET /admin-only, LOG_LEVEL=info', servers.oursInfo, 'GET', '/admin-only', adminAuth),
+    scenario('adminMetrics', 'GET /admin-only, METRICS_PORT set', servers.oursMetrics, 'GET', '/admin-only', adminAuth),
     scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth,
       { bearerTokensFile: manyTokensFile }),
     scenario('peerBare', 'bare Fastify 5: GET /admin-only', servers.bare, 'GET', '/admin-only', adminAuth),

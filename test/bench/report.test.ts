@@ -11,7 +11,7 @@ function sample (ok: number, p99 = 5): Sample {
 }
 
 function rows (byKey: Partial<Record<RowKey, Sample[]>>): Map<RowKey, ReturnType<typeof summarize>> {
-  const keys: RowKey[] = ['health', 'admin', 'adminInfo', 'adminManyUsers', 'peerBare', 'peerJwt', 'itemsList', 'stormAdmin']
+  const keys: RowKey[] = ['health', 'admin', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'stormAdmin']
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))
 }
 
@@ -131,7 +131,17 @@ t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, p
     peerJwt: [sample(670), sample(600), sample(700)],
     adminManyUsers: [sample(590), sample(700), sample(500)]
   })
-  t.same(verdicts(failing, 150).slice(4).map((verdict) => verdict.pass), [false, false, false, false])
+  t.same(verdicts(failing, 150).slice(4, 8).map((verdict) => verdict.pass), [false, false, false, false])
+})
+
+// Issue 14.4: metrics must cost little.
+t.test('the metrics verdict compares GET /admin-only with METRICS_PORT set to the same row without', async (t) => {
+  const verdict = (metrics: number[]): ReturnType<typeof verdicts>[number] | undefined =>
+    verdicts(rows({ admin: [sample(1000), sample(1000), sample(1000)], adminMetrics: metrics.map((ok) => sample(ok)) }), 150).at(-1)
+  const passing = verdict([950, 990, 900])
+  t.ok(passing?.pass, String(passing?.text))
+  t.match(passing?.text, /^GET \/admin-only with METRICS_PORT set >= 0\.95 x without: ratio 0\.95, the median of the rounds' 0\.95, 0\.99, 0\.90/)
+  t.notOk(verdict([940, 990, 900])?.pass)
 })
 
 t.test('verdicts need every row they compare', async (t) => {

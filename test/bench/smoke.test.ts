@@ -11,7 +11,7 @@ t.setTimeout(120_000)
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BENCH = join(ROOT, 'dist', 'bench', 'run.js')
-const ROWS = ['GET /health', 'GET /admin-only', 'GET /admin-only, LOG_LEVEL=info', 'GET /admin-only, 20000 users',
+const ROWS = ['GET /health', 'GET /admin-only', 'GET /admin-only, LOG_LEVEL=info', 'GET /admin-only, METRICS_PORT set', 'GET /admin-only, 20000 users',
   'bare Fastify 5: GET /admin-only', 'Fastify 5 + @fastify/jwt: GET /admin-only', 'GET /items?limit=20', 'POST /items', 'POST /token',
   'GET /admin-only during login storm', 'POST /token (the storm)']
 
@@ -76,5 +76,5 @@ t.test('the smoke run of the benchmark measures every scenario, with no errors o
     if (label.startsWith('POST /token')) continue
     t.same(['errors', 'timeouts', 'non-2xx'].map((name) => row[column(name)]), ['0', '0', '0'], `${label} had no errors`)
   }
-  t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, 8, 'one verdict line per target')
+  t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, 9, 'one verdict line per target')
 })
