@@ -19,7 +19,7 @@ export interface VerifiedTokenCache {
   /** Keeps a token that just verified in full; past `max` tokens the oldest kept one is dropped. */
   remember (token: string, verified: VerifiedToken): void
   /** Tokens kept, for tests of the bound. */
-  readonly size: number
+  size (): number
 }
 
 export interface VerifiedTokenCacheOptions {
@@ -75,7 +75,7 @@ export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOption
       const header = Buffer.from(`Bearer ${token}`, 'latin1').toString('latin1')
       entries.set(key, { token, header, verified })
     },
-    get size () {
+    size () {
       return entries.size
     }
   }

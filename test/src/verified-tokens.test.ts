@@ -29,7 +29,7 @@ t.test('a remembered token is found by its exact Authorization header and by its
   cache.remember(token('Ym9i'), bob)
   t.equal(cache.fromHeader(`Bearer ${token('Ym9i')}`), bob)
   t.equal(cache.get(token('Ym9i')), bob)
-  t.equal(cache.size, 1)
+  t.equal(cache.size(), 1)
 })
 
 // RFC 6750 §2.1: any other spelling of the header is left to the caller's parser, which then asks get().
@@ -86,7 +86,7 @@ t.test('at max tokens, remembering another drops the one kept longest', async (t
   const cache = createVerifiedTokenCache({ max: 3, ...clock() })
   const signatures = ['A', 'B', 'C', 'D'].map((letter) => letter.repeat(43))
   for (const signature of signatures) cache.remember(token('cA', signature), verified(signature.slice(0, 1)))
-  t.equal(cache.size, 3)
+  t.equal(cache.size(), 3)
   t.equal(cache.get(token('cA', signatures[0])), undefined, 'the first is gone')
   t.same(signatures.slice(1).map((signature) => cache.get(token('cA', signature))?.claims.sub), ['B', 'C', 'D'])
 })
@@ -96,7 +96,7 @@ t.test('remembering a kept token again replaces it and drops nothing, even at ma
   cache.remember(token('cA', 'A'.repeat(43)), verified('a'))
   cache.remember(token('cA', 'B'.repeat(43)), verified('b'))
   cache.remember(token('cA', 'B'.repeat(43)), verified('b2'))
-  t.equal(cache.size, 2)
+  t.equal(cache.size(), 2)
   t.equal(cache.get(token('cA', 'A'.repeat(43)))?.claims.sub, 'a')
   t.equal(cache.get(token('cA', 'B'.repeat(43)))?.claims.sub, 'b2')
 })
