@@ -7,8 +7,9 @@ import { HttpError } from '../src/errors.js'
 import { isRole, isScope, type Role, type Scope } from '../src/policy.js'
 import { createKeySet, type PublicJwk } from '../src/keys.js'
 import {
-  ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH, TokenClaimsError, TokenEncodingError, accessTokenClaims, accessTokenVerifyOptions, bearerToken, claimsProblem,
-  isCanonicalCompactJws, keyVerifier, parseJti, verifierByKid, type AccessTokenClaims, type AuthUser, type IssueInput, type TokenVerifier, type VerifiedToken
+  ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH, TokenClaimsError, TokenEncodingError, accessTokenClaims, accessTokenVerifyOptions,
+  bearerToken, claimsProblem, isCanonicalCompactJws, keyVerifier, parseJti, verifierByKid,
+  type AccessTokenClaims, type AuthUser, type IssueInput, type TokenVerifier, type VerifiedToken
 } from '../src/tokens.js'
 import type { UserState } from '../src/user-state.js'
 import { createVerifiedTokenCache, type VerifiedTokenCache } from '../src/verified-tokens.js'
@@ -39,7 +40,8 @@ export interface TokenService {
   issueAccessToken (input: IssueInput): { token: string, expiresIn: number }
   /**
    * Verifies signature (by kid), typ, iss, aud, exp, nbf, iat and the claims' shapes; not the user
-   * state or revocation. Throws an error whose message, or `code`, says why.
+   * state or revocation. Throws an error whose message, or `code`, says why. A token that verified
+   * before is found in src/verified-tokens.ts, where only its time is checked again.
    */
   verifyAccessToken (token: string): VerifiedToken
   /** RFC 7517 set of the public keys that verify (empty under HS256). */

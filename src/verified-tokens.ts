@@ -42,7 +42,8 @@ interface Entry {
   /**
    * "Bearer <token>" as one flat string, so that the request's header is compared with it in one
    * memory comparison; comparing the header's slice after "Bearer " with the token walked both
-   * strings through V8's slow path. With this, the guard's own frames cost about 3 µs a request.
+   * strings through V8's slow path. With this, the load benchmark's profile puts the guard's own
+   * frames at about 3 µs a request.
    */
   header: string
   verified: VerifiedToken
