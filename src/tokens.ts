@@ -77,14 +77,19 @@ export function parseJti (jti: string): { generation: number, loginId: string } 
   return { generation: Number(match[1]), loginId: match[2] as string }
 }
 
-export interface ClaimsInput {
-  issuer: string
-  audience: string
+/** What an access token is issued for: the user, the scopes granted and the login (API.md "Tokens"). */
+export interface IssueInput {
   username: string
   roles: readonly Role[]
   scopes: readonly Scope[]
   generation: number
   loginId: string
+}
+
+/** IssueInput, and what the server's configuration and clock add. */
+export interface ClaimsInput extends IssueInput {
+  issuer: string
+  audience: string
   ttlSeconds: number
   nowSeconds: number
 }
@@ -157,7 +162,7 @@ export function accessTokenVerifyOptions ({ issuer, audience }: { issuer: string
     allowedAud: audience,
     requiredClaims: ['iss', 'aud', 'exp', 'sub', 'iat', 'jti'],
     checkTyp: ACCESS_TOKEN_TYPE,
-    // No library cache: plugins/auth.ts keeps verified tokens in a map keyed by the token itself.
+    // No library cache: it hashes every token it is given. src/verified-tokens.ts keeps verified tokens instead.
     clockTolerance: CLOCK_SKEW_SECONDS * 1000
   }
 }
@@ -217,6 +222,15 @@ export class TokenEncodingError extends Error {
   constructor () {
     super('The token is not in canonical base64url')
     this.name = 'TokenEncodingError'
+  }
+}
+
+/** Thrown for claims the JWT library does not check (claimsProblem, timeProblem); the message says which. */
+export class TokenClaimsError extends Error {
+  readonly code = 'CLAIMS'
+  constructor (problem: string) {
+    super(problem)
+    this.name = 'TokenClaimsError'
   }
 }
 

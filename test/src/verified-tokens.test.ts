@@ -1,0 +1,112 @@
+import t from 'tap'
+import { CLOCK_SKEW_SECONDS, TokenClaimsError, type VerifiedToken } from '../../src/tokens.js'
+import { KEY_LENGTH, createVerifiedTokenCache } from '../../src/verified-tokens.js'
+
+const START = 1_800_000_000_000
+
+/** A token-shaped string; the cache compares text and never decodes it. */
+function token (payload: string, signature = 'S'.repeat(43)): string {
+  return `eyJhbGciOiJIUzI1NiJ9.${payload}.${signature}`
+}
+
+function verified (sub: string, nowSeconds = START / 1000, ttl = 600): VerifiedToken {
+  return {
+    claims: {
+      iss: 'i', aud: 'a', sub, iat: nowSeconds, exp: nowSeconds + ttl, jti: `1.login-${sub}.r`, scope: 'items:read', roles: ['client']
+    },
+    generation: 1,
+    loginId: `login-${sub}`,
+    scopes: ['items:read']
+  }
+}
+
+function clock (): { now: () => number, advance: (seconds: number) => void } {
+  let at = START
+  return { now: () => at, advance: (seconds) => { at += seconds * 1000 } }
+}
+
+t.test('a remembered token is found by its exact Authorization header and by itself', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 10, ...clock() })
+  const bob = verified('bob')
+  cache.remember(token('Ym9i'), bob)
+  t.equal(cache.fromHeader(`Bearer ${token('Ym9i')}`), bob)
+  t.equal(cache.get(token('Ym9i')), bob)
+  t.equal(cache.size(), 1)
+})
+
+// RFC 6750 §2.1: any other spelling of the header is left to the caller's parser, which then asks get().
+t.test('a header that is not exactly "Bearer <kept token>" is a miss', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 10, ...clock() })
+  cache.remember(token('Ym9i'), verified('bob'))
+  const kept = token('Ym9i')
+  for (const header of [`bearer ${kept}`, `Bearer  ${kept}`, `Bearer ${kept} `, `Basic ${kept}`, kept, '']) {
+    t.equal(cache.fromHeader(header), undefined, JSON.stringify(header.slice(0, 8)))
+  }
+})
+
+t.test('a token never remembered is a miss', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 10, ...clock() })
+  cache.remember(token('Ym9i'), verified('bob'))
+  t.equal(cache.get(token('Ym9i', 'T'.repeat(43))), undefined)
+  t.equal(cache.fromHeader(`Bearer ${token('Ym9i', 'T'.repeat(43))}`), undefined)
+  t.equal(cache.get('x'), undefined, 'shorter than the key')
+})
+
+// API.md "Authentication and authorization", row 2: the kept tokens are found by their last
+// characters, so a forged payload under a kept token's signature must not find that token's entry.
+t.test('a token sharing a kept token\'s last characters but not its payload is a miss', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 10, ...clock() })
+  const kept = token('eyJzdWIiOiJib2IifQ')
+  const forged = token('eyJzdWIiOiJqb2huZG9lIn0')
+  t.equal(kept.slice(-KEY_LENGTH), forged.slice(-KEY_LENGTH))
+  cache.remember(kept, verified('bob'))
+  t.equal(cache.get(forged), undefined)
+  t.equal(cache.fromHeader(`Bearer ${forged}`), undefined)
+  t.equal(cache.get(kept)?.claims.sub, 'bob', 'the kept token is still found')
+})
+
+// API.md "Tokens": exp with 30 s of skew, and no iat further in the future, against the app's clock.
+t.test('a hit re-checks the time against the clock and throws once the token expired', async (t) => {
+  const { now, advance } = clock()
+  const cache = createVerifiedTokenCache({ max: 10, now })
+  cache.remember(token('Ym9i'), verified('bob', START / 1000, 600))
+  advance(600 + CLOCK_SKEW_SECONDS)
+  t.equal(cache.fromHeader(`Bearer ${token('Ym9i')}`)?.claims.sub, 'bob', 'still within the skew')
+  advance(1)
+  for (const lookup of [() => cache.fromHeader(`Bearer ${token('Ym9i')}`), () => cache.get(token('Ym9i'))]) {
+    t.throws(lookup, new TokenClaimsError('The access token expired'))
+    t.throws(lookup, { code: 'CLAIMS' })
+  }
+})
+
+t.test('a hit refuses a token issued further in the future than the skew', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 10, ...clock() })
+  cache.remember(token('Ym9i'), verified('bob', START / 1000 + CLOCK_SKEW_SECONDS + 1))
+  t.throws(() => cache.get(token('Ym9i')), { message: 'The token is issued in the future' })
+})
+
+t.test('at max tokens, remembering another drops the one kept longest', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 3, ...clock() })
+  const signatures = ['A', 'B', 'C', 'D'].map((letter) => letter.repeat(43))
+  for (const signature of signatures) cache.remember(token('cA', signature), verified(signature.slice(0, 1)))
+  t.equal(cache.size(), 3)
+  t.equal(cache.get(token('cA', signatures[0])), undefined, 'the first is gone')
+  t.same(signatures.slice(1).map((signature) => cache.get(token('cA', signature))?.claims.sub), ['B', 'C', 'D'])
+})
+
+t.test('remembering a kept token again replaces it and drops nothing, even at max', async (t) => {
+  const cache = createVerifiedTokenCache({ max: 2, ...clock() })
+  cache.remember(token('cA', 'A'.repeat(43)), verified('a'))
+  cache.remember(token('cA', 'B'.repeat(43)), verified('b'))
+  cache.remember(token('cA', 'B'.repeat(43)), verified('b2'))
+  t.equal(cache.size(), 2)
+  t.equal(cache.get(token('cA', 'A'.repeat(43)))?.claims.sub, 'a')
+  t.equal(cache.get(token('cA', 'B'.repeat(43)))?.claims.sub, 'b2')
+})
+
+t.test('two caches share nothing', async (t) => {
+  const first = createVerifiedTokenCache({ max: 10, ...clock() })
+  const second = createVerifiedTokenCache({ max: 10, ...clock() })
+  first.remember(token('Ym9i'), verified('bob'))
+  t.equal(second.get(token('Ym9i')), undefined)
+})
