@@ -23,7 +23,11 @@ declare module 'fastify' {
     /** The token needs all of these scopes. */
     scopes?: readonly Scope[]
   }
-  interface FastifyInstance { tokens: TokenService }
+  interface FastifyInstance {
+    tokens: TokenService
+    /** The verified-token cache's counts and size, read-only: for plugins/metrics.ts. */
+    verifiedTokens: Pick<VerifiedTokenCache, 'counts' | 'size'>
+  }
 }
 
 declare module '@fastify/jwt' {
@@ -84,6 +88,7 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   const verifyWithKey = verifierByKid(verifiers)
   const now = app.now
   const verifiedTokens = createVerifiedTokenCache({ max: VERIFIED_TOKENS_KEPT, now })
+  app.decorate('verifiedTokens', { counts: verifiedTokens.counts, size: verifiedTokens.size })
 
   // Only here, off the kept-token branch: a token equal to a kept one was checked when it was kept.
   function verifyUncached (token: string): VerifiedToken {

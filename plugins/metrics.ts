@@ -30,7 +30,11 @@ const TOKEN_ROUTE = '/token'
 const UNMATCHED = 'unmatched'
 
 async function metrics (app: FastifyInstance, { host, port: defaultPort }: MetricsPluginOptions): Promise<void> {
-  const counts: Metrics = createMetrics({ hashing: () => app.passwords.load() })
+  // plugins/auth.ts decorates verifiedTokens after this plugin loads; these run only when scraped.
+  const counts: Metrics = createMetrics({
+    hashing: () => app.passwords.load(),
+    verifiedTokens: () => ({ ...app.verifiedTokens.counts(), size: app.verifiedTokens.size() })
+  })
   app.onSecurityEvent((event) => { counts.securityEvent(event) })
 
   // Requests that erred at /token: their 503 (a database fault, or a HasherBusyError counted below)

@@ -91,6 +91,8 @@ export class RequestHistogram extends Histogram<RequestLabel> {
 export interface MetricSources {
   /** The password hasher's slots in use and checks waiting for one (src/passwords.ts). */
   hashing: () => { running: number, queued: number }
+  /** The verified-token cache (src/verified-tokens.ts): its lookups' hits and misses, and the tokens it keeps. */
+  verifiedTokens: () => { hits: number, misses: number, size: number }
 }
 
 export interface Metrics {
@@ -141,6 +143,15 @@ export function createMetrics (sources: MetricSources): Metrics {
   }
   gauge('password_hashing_queued', 'Password checks waiting for a hashing slot', () => sources.hashing().queued)
   gauge('password_hashing_running', 'Hashing slots in use', () => sources.hashing().running)
+  gauge('verified_token_cache_size', 'Access tokens kept verified', () => sources.verifiedTokens().size)
+  // Counters whose numbers are kept elsewhere, as plain fields on the request's path: set when scraped.
+  const counter = (name: string, help: string, read: () => number): void => {
+    registry.registerMetric(new Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
+  }
+  counter('verified_token_cache_hits_total', 'Access tokens found verified in the cache (only their time checked again)',
+    () => sources.verifiedTokens().hits)
+  counter('verified_token_cache_misses_total', 'Access tokens not in the cache, so verified in full (signature and claims)',
+    () => sources.verifiedTokens().misses)
 
   return {
     request (method, route, statusCode, seconds) {

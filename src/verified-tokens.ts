@@ -20,6 +20,12 @@ export interface VerifiedTokenCache {
   remember (token: string, verified: VerifiedToken): void
   /** Tokens kept, for tests of the bound. */
   size (): number
+  /**
+   * Since the start: lookups that found a kept token (whose time is then checked again), and `get`s
+   * that found none, so the token was verified in full. A header that fromHeader does not find is
+   * counted by the `get` that follows, if any. Read when metrics are scraped (src/metrics.ts).
+   */
+  counts (): { hits: number, misses: number }
 }
 
 export interface VerifiedTokenCacheOptions {
@@ -53,6 +59,9 @@ interface Entry {
 export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOptions): VerifiedTokenCache {
   // Map order is insertion order: the first key is the token kept longest.
   const entries = new Map<string, Entry>()
+  // Plain numbers: the lookups are on every protected request's path, the metrics read them only when scraped.
+  let hits = 0
+  let misses = 0
 
   function stillValid (verified: VerifiedToken): VerifiedToken {
     const problem = timeProblem(verified.claims, Math.floor(now() / 1000))
@@ -63,11 +72,18 @@ export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOption
   return {
     fromHeader (header) {
       const entry = entries.get(header.slice(-KEY_LENGTH))
-      return entry === undefined || entry.header !== header ? undefined : stillValid(entry.verified)
+      if (entry === undefined || entry.header !== header) return undefined
+      hits++
+      return stillValid(entry.verified)
     },
     get (token) {
       const entry = entries.get(token.slice(-KEY_LENGTH))
-      return entry === undefined || entry.token !== token ? undefined : stillValid(entry.verified)
+      if (entry === undefined || entry.token !== token) {
+        misses++
+        return undefined
+      }
+      hits++
+      return stillValid(entry.verified)
     },
     remember (token, verified) {
       const key = token.slice(-KEY_LENGTH)
@@ -78,6 +94,7 @@ export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOption
     },
     size () {
       return entries.size
-    }
+    },
+    counts: () => ({ hits, misses })
   }
 }

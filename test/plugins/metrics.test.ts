@@ -74,6 +74,7 @@ t.test('GET /metrics is served in Prometheus text on the metrics port, and the A
   const names = Object.keys(await parse(res.body))
   for (const name of ['http_request_duration_seconds', 'logins_total', 'refresh_token_reuse_total', 'token_revocations_total',
     'password_hashing_queued', 'password_hashing_running',
+    'verified_token_cache_hits_total', 'verified_token_cache_misses_total', 'verified_token_cache_size',
     'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes']) {
     t.ok(names.includes(name), name)
   }
@@ -178,6 +179,22 @@ t.test('refresh-token reuse and revocations are counted', async (t) => {
   const families = await scrape(port)
   t.equal(value(families, 'refresh_token_reuse_total'), 1)
   t.equal(value(families, 'token_revocations_total'), 2)
+})
+
+t.test('the verified-token cache\'s hits, misses and size are read when scraped', async (t) => {
+  const { app, port } = await appWithMetrics(t)
+  const token = await login(app, JOHNDOE)
+  for (let i = 0; i < 3; i++) t.equal((await call(app, token, { method: 'GET', url: '/admin-only' })).statusCode, 200)
+  // Another spelling of the scheme is parsed, then found by the token itself: a hit too.
+  t.equal((await app.inject({ method: 'GET', url: '/admin-only', headers: { authorization: `bearer ${token}` } })).statusCode, 200)
+  t.equal((await call(app, undefined, { method: 'GET', url: '/admin-only' })).statusCode, 401)
+
+  const families = await scrape(port)
+  t.equal(family(families, 'verified_token_cache_hits_total').type, 'counter')
+  t.equal(value(families, 'verified_token_cache_misses_total'), 1, 'the first use verified in full')
+  t.equal(value(families, 'verified_token_cache_hits_total'), 3)
+  t.equal(value(families, 'verified_token_cache_size'), 1)
+  t.equal(value(await scrape(port), 'verified_token_cache_hits_total'), 3, 'a scrape does not add')
 })
 
 t.test('the hashing queue is read when scraped', async (t) => {

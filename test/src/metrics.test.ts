@@ -31,7 +31,7 @@ t.test('a histogram with no request yet writes its HELP and TYPE only', async (t
 })
 
 t.test('security events other than logins, reuse and revocations are not counted', async (t) => {
-  const metrics = createMetrics({ hashing: () => ({ running: 0, queued: 0 }) })
+  const metrics = createMetrics({ hashing: () => ({ running: 0, queued: 0 }), verifiedTokens: () => ({ hits: 0, misses: 0, size: 0 }) })
   metrics.securityEvent('user_created')
   metrics.securityEvent('password_changed')
   metrics.securityEvent('token_revoked')
