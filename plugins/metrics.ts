@@ -51,7 +51,8 @@ async function metrics (app: FastifyInstance, { host, port: defaultPort }: Metri
     const route = request.routeOptions.url ?? UNMATCHED
     const status = reply.statusCode
     counts.request(request.method, route, status, reply.elapsedTime / 1000)
-    if (status === 503 && route === TOKEN_ROUTE && !erredAtToken.has(request)) counts.login('shed')
+    // API.md "Tokens": the shed answer carries Retry-After; Fastify's own 503 while closing does not.
+    if (status === 503 && route === TOKEN_ROUTE && !erredAtToken.has(request) && reply.hasHeader('retry-after')) counts.login('shed')
     done()
   })
 
