@@ -1,6 +1,5 @@
 import t from 'tap'
 import { ALICE, BOB, JOHNDOE, buildTestApp, call, countCalls, login, tokenRequest } from '../helper.js'
-import { grantedScopes } from '../../routes/oauth.js'
 
 const decode = (jwt: string, part: 0 | 1) => JSON.parse(Buffer.from(jwt.split('.')[part] ?? '', 'base64url').toString()) as Record<string, unknown>
 
@@ -201,11 +200,6 @@ t.test('a token from /token opens the protected routes', async (t) => {
   const token = await login(app, JOHNDOE)
   const res = await call(app, token, { method: 'GET', url: '/admin-only' })
   t.equal(res.statusCode, 200)
-})
-
-t.test('grantedScopes treats an empty scope like an absent one', async (t) => {
-  t.same(grantedScopes('', ['client']), ['items:read', 'items:write'])
-  t.same(grantedScopes(undefined, ['admin']), ['items:read', 'items:write', 'users:read', 'users:write'])
 })
 
 t.test('a saturated hasher sheds logins before the body is read or a user is looked up', async (t) => {
