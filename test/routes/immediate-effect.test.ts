@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { main } from '../../src/cli-main.js'
+import { main } from '../../src/cli/main.js'
 import { BOB, JOHNDOE, TEST_ENV, buildTestApp, call, countCalls, login } from '../helper.js'
 
 // API.md "Authentication and authorization": these take effect immediately, also within the same second.

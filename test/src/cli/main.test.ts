@@ -4,14 +4,16 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { main, USAGE, type CliInput } from '../../src/cli-main.js'
-import { createPasswordHasher } from '../../src/passwords.js'
-import { openSqliteStore } from '../../src/store/sqlite/store.js'
-import type { UsersRepository } from '../../src/store/users.js'
-import { buildTestApp, tokenRequest } from '../helper.js'
+import type { CliInput } from '../../../src/cli/io.js'
+import { main } from '../../../src/cli/main.js'
+import { USAGE } from '../../../src/cli/usage.js'
+import { createPasswordHasher } from '../../../src/passwords.js'
+import { openSqliteStore } from '../../../src/store/sqlite/store.js'
+import type { UsersRepository } from '../../../src/store/users.js'
+import { buildTestApp, tokenRequest } from '../../helper.js'
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/fastapi-users.json', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const FIXTURE = fileURLToPath(new URL('../../fixtures/fastapi-users.json', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const NOW = Date.parse('2026-01-02T03:04:05.000Z')
 
 /** A fake terminal: what the CLI types into, with raw mode recorded. */
@@ -122,6 +124,16 @@ t.test('user add reads the password from the first line of standard input', asyn
   t.match(alice, { username: 'alice', roles: ['client', 'admin'], email: 'alice@example.com', full_name: 'Alice Chains', disabled: true, created_at: new Date(NOW).toISOString() })
   t.match(alice?.password_hash, /^\$argon2id\$/)
   t.equal(await createPasswordHasher({ cost: 'test' }).verify(alice!.password_hash, 'correct horse'), true)
+})
+
+// SECURITY.md: real passwords are hashed at OWASP's argon2id parameters; only tests ask for less.
+t.test('without a hash cost, user add stores an argon2id hash at OWASP\'s parameters', async (t) => {
+  const { env, repository } = setup(t)
+  const stdin = new PassThrough()
+  stdin.end('correct horse\n')
+  const code = await main(['user', 'add', 'carol', '--roles', 'client'], { env, stdin, stdout: new Output(), stderr: new Output(), now: () => NOW })
+  t.equal(code, 0)
+  t.match((await repository().find('carol'))?.password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, '19 MiB, p=1, t=2')
 })
 
 t.test('user add takes a password without a final newline, and the defaults: no email, no full name, enabled; roles may be empty', async (t) => {
