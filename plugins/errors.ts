@@ -26,7 +26,8 @@ async function errors (app: FastifyInstance): Promise<void> {
   })
 
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ statusCode: 404, error: STATUS_CODES[404], message: `Route ${request.method}:${request.url.replace(/\?.*/, '')} not found` })
+    const path = request.url.replace(/\?.*/, '')
+    return reply.code(404).send({ statusCode: 404, error: STATUS_CODES[404], message: `Route ${request.method}:${path} not found` })
   })
 }
 

@@ -6,7 +6,8 @@ import { HttpError, OAuthError, type OAuthErrorCode } from '../src/errors.js'
 import { HASHER_BUSY, unavailable } from '../src/unavailable.js'
 import { resolveScopes, tokenResponse } from '../src/oauth.js'
 import {
-  OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
+  OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema,
+  type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
 import { clientKey } from '../src/client-address.js'
 import { REUSED, type Refreshed } from '../src/logins.js'

@@ -38,6 +38,8 @@ export interface AccessTokenIssuer {
 
 /** RFC 6749 §5.1: the answer of both grants, with an access token for the grant (API.md "Tokens"). */
 export function tokenResponse (tokens: AccessTokenIssuer, { user, loginId, scopes, refreshToken }: Grant): TokenResponse {
-  const { token, expiresIn } = tokens.issueAccessToken({ username: user.username, roles: user.roles, scopes, generation: user.token_generation, loginId })
+  const { token, expiresIn } = tokens.issueAccessToken({
+    username: user.username, roles: user.roles, scopes, generation: user.token_generation, loginId
+  })
   return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
 }

@@ -35,7 +35,9 @@ function notFound (username: string): CliError {
 }
 
 /** Runs one `user` command; a failure to report is thrown as CliError (exit code 1). */
-export async function run (command: Exclude<Command, { name: 'help' }>, { io, databasePath, users, passwords, now }: Context): Promise<void> {
+export async function run (
+  command: Exclude<Command, { name: 'help' }>, { io, databasePath, users, passwords, now }: Context
+): Promise<void> {
   switch (command.name) {
     case 'add': {
       const profile = {

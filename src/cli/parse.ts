@@ -46,7 +46,8 @@ export function parseCommand (argv: readonly string[]): Command {
     case 'add': {
       const [username] = expect(['USERNAME'], ['roles', 'email', 'full-name', 'disabled']) as [string]
       if (values.roles === undefined) throw new UsageError('user add needs --roles')
-      return { name: 'add', username, roles: values.roles, email: values.email, fullName: values['full-name'], disabled: values.disabled === true }
+      const { roles, email, 'full-name': fullName, disabled } = values
+      return { name: 'add', username, roles, email, fullName, disabled: disabled === true }
     }
     case 'list':
       expect([])
