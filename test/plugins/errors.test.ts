@@ -55,7 +55,8 @@ t.test('a 4xx keeps its message and headers in Fastify shape', async (t) => {
 // API.md "Several instances": while the database cannot be reached, 503 with Retry-After.
 t.test('a database fault answers 503 with Retry-After and a generic message, and logs its detail', async (t) => {
   const { app, lines } = buildLoggedApp(t)
-  throwing(app, () => Object.assign(new DatabaseUnavailableError('connection to 10.0.0.5 refused'), { headers: { 'x-upstream': 'kept out' } }))
+  throwing(app, () => Object.assign(new DatabaseUnavailableError('connection to 10.0.0.5 refused'),
+    { headers: { 'x-upstream': 'kept out' } }))
   const res = await app.inject({ method: 'GET', url: '/boom' })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')

@@ -17,7 +17,8 @@ t.test('resolveScopes grants the scopes asked for in the policy order, whatever 
 // API.md "Tokens": invalid_scope for a scope that does not exist or that the roles do not allow.
 t.test('resolveScopes refuses an unknown scope and one the roles do not allow', async (t) => {
   t.throws(() => resolveScopes('items:read nope', ['admin']), new OAuthError('invalid_scope', 'Unknown scope "nope"'))
-  t.throws(() => resolveScopes('users:read', ['client']), new OAuthError('invalid_scope', 'Scope "users:read" is not allowed for this user'))
+  t.throws(() => resolveScopes('users:read', ['client']), new OAuthError('invalid_scope',
+    'Scope "users:read" is not allowed for this user'))
 })
 
 // RFC 6749 ยง6: a refresh keeps the login's scopes that the roles still allow.
@@ -31,7 +32,8 @@ t.test('on a refresh, resolveScopes grants a narrower scope in the policy order'
   t.same(resolveScopes('users:read', ['admin'], 'items:read users:read'), ['users:read'])
 })
 
-t.test('on a refresh, resolveScopes refuses an unknown scope, one the login was not granted, and one the roles no longer allow', async (t) => {
+t.test('on a refresh, resolveScopes refuses an unknown scope, one the login was not granted, ' +
+  'and one the roles no longer allow', async (t) => {
   t.throws(() => resolveScopes('nope', ['admin'], 'items:read'), new OAuthError('invalid_scope', 'Unknown scope "nope"'))
   t.throws(() => resolveScopes('items:write', ['admin'], 'items:read'),
     new OAuthError('invalid_scope', 'Scope "items:write" was not granted to this login'))
@@ -51,6 +53,7 @@ t.test('tokenResponse signs an access token for the grant and answers RFC 6749 ย
   }
   const user = { username: 'bob', roles: ['client' as const], token_generation: 7 }
   const response = tokenResponse(tokens, { user, loginId: 'login-1', scopes: ['items:read', 'items:write'], refreshToken: 'opaque' })
-  t.same(response, { access_token: 'signed.access.token', token_type: 'bearer', expires_in: 1800, scope: 'items:read items:write', refresh_token: 'opaque' })
+  t.same(response, { access_token: 'signed.access.token', token_type: 'bearer', expires_in: 1800, scope: 'items:read items:write',
+    refresh_token: 'opaque' })
   t.same(issued, [{ username: 'bob', roles: ['client'], scopes: ['items:read', 'items:write'], generation: 7, loginId: 'login-1' }])
 })
