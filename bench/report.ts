@@ -171,7 +171,8 @@ export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | u
     `ratio ${two(ratio)}, the median of the rounds' ${byRound.map(two).join(', ')}`
   // The medians, and the server's CPU per answer (steadier than req/s on a busy machine), for reference.
   const figures = (row: Row, base: Row): string =>
-    `medians ${whole(row.okRps)} vs ${whole(base.okRps)} req/s; server CPU ${whole(row.cpuMicrosPerRequest)} vs ${whole(base.cpuMicrosPerRequest)} µs/req`
+    `medians ${whole(row.okRps)} vs ${whole(base.okRps)} req/s; ` +
+      `server CPU ${whole(row.cpuMicrosPerRequest)} vs ${whole(base.cpuMicrosPerRequest)} µs/req`
   const out: Verdict[] = []
 
   const adminRatio = roundRatio(admin, health)
@@ -243,7 +244,8 @@ export function markdown ({ rows, verdictList, peakRssMiB, machine, settings, no
     '',
     `${settings.rounds} interleaved round(s) of ${settings.duration} s per scenario (after ${settings.warmup} s of warm-up each); ` +
       'req/s, 2xx/s, p50, p99 and the server columns are medians over the rounds; errors, timeouts, non-2xx and 503 shed are totals. ' +
-      'Server CPU is user + system time of every server thread over the measurement, in % of one core; CPU µs/req divides it by the responses. ' +
+      'Server CPU is user + system time of every server thread over the measurement, in % of one core; ' +
+      'CPU µs/req divides it by the responses. ' +
       `${machine.pinning}.`,
     '',
     table(rows),

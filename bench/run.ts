@@ -139,7 +139,8 @@ async function main (): Promise<void> {
       ...shutdowns,
       ...(serverOutput === ''
         ? []
-        : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
+        : [`The server wrote ${serverOutput.split('\n').length} line(s) at LOG_LEVEL=warn; ` +
+          `the last: \`${serverOutput.split('\n').pop()!.slice(0, 300)}\``]),
       ...(options.smoke ? ['Smoke run: too short to measure anything; it only shows the harness works.'] : [])
     ]
     info.load = `${info.load} before, ${busyness(cpuPressure())} after (this run's own load included)`
@@ -177,6 +178,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  const detail = err instanceof HarnessError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)
+  process.stderr.write(`bench: ${detail}\n`)
   process.exitCode = 1
 })

@@ -81,7 +81,9 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     },
     verify: { ...verifyOptions, algorithms: [signer.alg] }
   })
-  const verifiers = new Map<string, TokenVerifier>([[signer.alg === 'HS256' ? '' : signer.kid, (token) => app.jwt.verify<AccessTokenClaims>(token)]])
+  const verifiers = new Map<string, TokenVerifier>([
+    [signer.alg === 'HS256' ? '' : signer.kid, (token) => app.jwt.verify<AccessTokenClaims>(token)]
+  ])
   for (const key of keys.verificationKeys) {
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
@@ -155,9 +157,13 @@ function createGuard (services: GuardServices, roles: readonly Role[], scopes: r
   function admit (request: FastifyRequest, token: VerifiedToken, state: UserState | null, done: HookHandlerDoneFunction): void {
     if (state === null) return refuse(request, done, invalidToken('The user no longer exists'))
     if (state.disabled) return refuse(request, done, invalidToken('The user is disabled'))
-    if (token.generation !== state.generation || logins.isRevoked(token.loginId)) return refuse(request, done, invalidToken('The access token was revoked'))
+    if (token.generation !== state.generation || logins.isRevoked(token.loginId)) {
+      return refuse(request, done, invalidToken('The access token was revoked'))
+    }
     for (const scope of scopes) {
-      if (!token.scopes.includes(scope)) return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
+      if (!token.scopes.includes(scope)) {
+        return refuse(request, done, new HttpError(403, 'The access token lacks a required scope', scopeChallenge))
+      }
     }
     // Roles are the user's current ones, not the token's `roles` claim (API.md).
     if (roles.length > 0 && !holdsAnyRole(state.roles)) return refuse(request, done, new HttpError(403, 'Your roles do not allow this'))

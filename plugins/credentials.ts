@@ -43,18 +43,22 @@ async function credentials (app: FastifyInstance, { config }: CredentialsPluginO
       hashes.push(...page.users.map((user) => user.password_hash))
     }
     await app.passwords.calibrate(hashes)
-    app.log.info({ failureFloorMs: Math.round(app.passwords.failureFloorMs()) }, 'failed password checks answer after the slowest hash kind stored')
+    app.log.info({ failureFloorMs: Math.round(app.passwords.failureFloorMs()) },
+      'failed password checks answer after the slowest hash kind stored')
   })
 
-  async function check (request: FastifyRequest, username: string, password: string, purpose: CredentialPurpose): Promise<UserRecord | undefined> {
+  async function check (
+    request: FastifyRequest, username: string, password: string, purpose: CredentialPurpose
+  ): Promise<UserRecord | undefined> {
     const client = clientKey(request.ip)
     const attempt = await throttle.attempt(username, client)
     if (!attempt.allowed) {
       app.securityEvent(request, 'login_throttled', { username })
       // No RFC 6749 code fits; temporarily_unavailable tells a client to come back later, as Retry-After says.
       // Outside routes/oauth.ts the root error handler answers it in Fastify's shape, with the same status and header.
-      throw new OAuthError('temporarily_unavailable', `Too many failed logins for this username from your address; retry in ${attempt.retryAfterSeconds} s`,
-        429, { 'retry-after': String(attempt.retryAfterSeconds) })
+      const retryAfter = attempt.retryAfterSeconds
+      const description = `Too many failed logins for this username from your address; retry in ${retryAfter} s`
+      throw new OAuthError('temporarily_unavailable', description, 429, { 'retry-after': String(retryAfter) })
     }
     let user: UserRecord | undefined
     let valid: boolean
@@ -62,7 +66,9 @@ async function credentials (app: FastifyInstance, { config }: CredentialsPluginO
       user = await app.users.find(username)
       // Real argon2 work whether or not the user exists, and every failure answered after the same
       // floor whatever the hash, so timing does not tell (API.md "Tokens").
-      valid = user === undefined ? await app.passwords.verifyDummy(password, client) : await app.passwords.verify(user.password_hash, password, client)
+      valid = user === undefined
+        ? await app.passwords.verifyDummy(password, client)
+        : await app.passwords.verify(user.password_hash, password, client)
     } catch (err) {
       // The password was never checked (the hasher was busy, the database failed): no failure.
       await attempt.release()

@@ -55,7 +55,9 @@ async function docs (app: FastifyInstance, { config }: { config: Config }): Prom
       }
     },
     transform ({ schema: routeSchema, url, route }) {
-      const schema = routeSchema.querystring === undefined ? routeSchema : { ...routeSchema, querystring: defaultsOptional(routeSchema.querystring) }
+      const schema = routeSchema.querystring === undefined
+        ? routeSchema
+        : { ...routeSchema, querystring: defaultsOptional(routeSchema.querystring) }
       const routeConfig = route.config ?? {}
       if (routeConfig.public === true) return { schema: { ...schema, security: [] }, url }
       const scopes = [...(routeConfig.scopes ?? [])]

@@ -2,12 +2,12 @@ import formbody from '@fastify/formbody'
 import { parse as parseQueryString } from 'fast-querystring'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyRequest, onRequestHookHandler } from 'fastify'
-import { HttpError, OAuthError } from '../src/errors.js'
-import { HASHER_BUSY_HEADERS, HasherBusyError } from '../src/passwords.js'
-import { isDatabaseFault } from '../src/store/errors.js'
-import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from '../src/policy.js'
+import { HttpError, OAuthError, type OAuthErrorCode } from '../src/errors.js'
+import { HASHER_BUSY, unavailable } from '../src/unavailable.js'
+import { resolveScopes, tokenResponse } from '../src/oauth.js'
 import {
-  OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema, type TokenRequest, type TokenResponse
+  OAuthErrorSchema, RevokeRequestSchema, RevokeResponseSchema, TokenRequestSchema, TokenResponseSchema,
+  type TokenRequest, type TokenResponse
 } from '../src/schemas/oauth.js'
 import { clientKey } from '../src/client-address.js'
 import { REUSED, type Refreshed } from '../src/logins.js'
@@ -16,20 +16,10 @@ import { TOKEN_ENDPOINTS } from '../plugins/rate-limit.js'
 
 // RFC 6749 §5.1: token answers, errors included, must not be cached.
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
-const RETRY_AFTER_SECONDS = '1'
-const HASHER_BUSY_DESCRIPTION = 'Too many logins at once; retry shortly'
 
-/** RFC 6749 §3.3: the requested scopes, each of which the roles must allow; none requested means all allowed. */
-export function grantedScopes (requested: string | undefined, roles: readonly Role[]): Scope[] {
-  const allowed = scopesFor(roles)
-  const names = (requested ?? '').split(' ').filter(Boolean)
-  if (names.length === 0) return allowed
-  for (const name of names) {
-    if (!isScope(name)) throw new OAuthError('invalid_scope', `Unknown scope "${name}"`)
-    if (!allowed.includes(name)) throw new OAuthError('invalid_scope', `Scope "${name}" is not allowed for this user`)
-  }
-  return ALL_SCOPES.filter((scope) => names.includes(scope))
-}
+// RFC 6749 §5.2: every error answered here, in this shape.
+type ErrorCode = OAuthErrorCode | 'server_error'
+const errorBody = (error: ErrorCode, description: string) => ({ error, error_description: description })
 
 function required (body: TokenRequest, field: 'username' | 'password' | 'refresh_token'): string {
   const value = body[field]
@@ -62,34 +52,31 @@ const oauth: FastifyPluginAsyncTypebox = async (app) => {
 
   // Under a login storm, shed before the body is read or the database is touched: shedding must
   // cost far less than the work it refuses, so the answer is written once, here, and sent as text.
-  const shedBody = JSON.stringify({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
+  const shedBody = JSON.stringify(errorBody('temporarily_unavailable', HASHER_BUSY.description))
   const shedWhenSaturated: onRequestHookHandler = (request, reply, done) => {
     if (!app.passwords.saturated(clientKey(request.ip))) return done()
-    reply.code(503).headers(HASHER_BUSY_HEADERS).type('application/json; charset=utf-8').send(shedBody)
+    reply.code(HASHER_BUSY.statusCode).headers(HASHER_BUSY.headers).type('application/json; charset=utf-8').send(shedBody)
   }
 
   app.setErrorHandler((err: FastifyError & { error?: string, headers?: Record<string, string> }, request, reply) => {
     if (err instanceof OAuthError) {
       request.log.debug({ error: err.error, reason: err.message }, 'token request refused')
-      return reply.code(err.statusCode).headers(err.headers).send({ error: err.error, error_description: err.message })
+      return reply.code(err.statusCode).headers(err.headers).send(errorBody(err.error, err.message))
     }
-    if (isDatabaseFault(err)) {
-      request.log.error({ err }, 'token request failed: database unavailable')
-      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS)
-        .send({ error: 'temporarily_unavailable', error_description: `The service is unavailable; retry shortly (request id ${request.id})` })
-    }
-    if (err instanceof HasherBusyError) {
-      return reply.code(err.statusCode).headers(err.headers)
-        .send({ error: 'temporarily_unavailable', error_description: HASHER_BUSY_DESCRIPTION })
+    // The same 503s as the root handler (plugins/errors.ts), in this body's shape.
+    const refused = unavailable(err, request.id)
+    if (refused !== undefined) {
+      if (refused.cause === 'database') request.log.error({ err }, 'token request failed: database unavailable')
+      return reply.code(refused.statusCode).headers(refused.headers).send(errorBody('temporarily_unavailable', refused.description))
     }
     const statusCode = err.statusCode ?? 500
     if (statusCode < 500) {
       // Validation (a repeated or too long field), a media type other than a form (415), a body too large (413).
       const description = err.validation !== undefined ? `Invalid field: ${err.message}` : err.message
-      return reply.code(statusCode).send({ error: 'invalid_request', error_description: description })
+      return reply.code(statusCode).send(errorBody('invalid_request', description))
     }
     request.log.error({ err }, 'token request failed')
-    return reply.code(500).send({ error: 'server_error', error_description: `Something went wrong; quote request id ${request.id}` })
+    return reply.code(500).send(errorBody('server_error', `Something went wrong; quote request id ${request.id}`))
   })
 
   async function passwordGrant (body: TokenRequest, request: FastifyRequest): Promise<TokenResponse> {
@@ -102,14 +89,14 @@ const oauth: FastifyPluginAsyncTypebox = async (app) => {
       app.securityEvent(request, 'login_failed', { username, reason: 'disabled' })
       throw new OAuthError('invalid_grant', 'This user is disabled')
     }
-    const scopes = grantedScopes(body.scope, user.roles)
+    const scopes = resolveScopes(body.scope, user.roles)
     if (app.passwords.needsRehash(user.password_hash)) {
       await app.users.replaceHash(username, user.password_hash, await app.passwords.hash(password, clientKey(request.ip)))
     }
-    const { loginId, refreshToken } = await app.logins.start(user, scopes)
-    const { token, expiresIn } = app.tokens.issueAccessToken({ username, roles: user.roles, scopes, generation: user.token_generation, loginId })
+    const login = await app.logins.start(user, scopes)
+    const response = tokenResponse(app.tokens, { user, scopes, ...login })
     app.securityEvent(request, 'login_succeeded', { username })
-    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
+    return response
   }
 
   // RFC 6749 §6, with rotation and reuse detection (API.md "Refresh token").
@@ -126,11 +113,7 @@ const oauth: FastifyPluginAsyncTypebox = async (app) => {
       }
       throw err
     }
-    const { user, loginId, scopes, refreshToken } = refreshed
-    const { token, expiresIn } = app.tokens.issueAccessToken({
-      username: user.username, roles: user.roles, scopes, generation: user.token_generation, loginId
-    })
-    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, scope: scopes.join(' '), refresh_token: refreshToken }
+    return tokenResponse(app.tokens, refreshed)
   }
 
   /**

@@ -18,11 +18,17 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/users', {
     config: { roles: ['admin'], scopes: ['users:write'], rateLimit: PASSWORD_WRITES },
-    schema: { summary: 'Create a user', tags: ['users'], body: CreateUserSchema, response: { 201: UserSchema, 409: ErrorSchema, 429: ErrorSchema } }
+    schema: {
+      summary: 'Create a user',
+      tags: ['users'],
+      body: CreateUserSchema,
+      response: { 201: UserSchema, 409: ErrorSchema, 429: ErrorSchema }
+    }
   }, async (request, reply) => {
     const { password, ...user } = request.body
     try {
-      const created = await app.users.create({ ...user, password_hash: await app.passwords.hash(password, clientKey(request.ip)) }, new Date(app.now()))
+      const passwordHash = await app.passwords.hash(password, clientKey(request.ip))
+      const created = await app.users.create({ ...user, password_hash: passwordHash }, new Date(app.now()))
       app.securityEvent(request, 'user_created', { username: created.username, actor: currentUser(request).username })
       return await reply.code(201).send(created)
     } catch (err) {
@@ -47,13 +53,20 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     const user = await app.users.update(request.params.username, { ...changes, password_hash: passwordHash })
     if (user === undefined) throw new HttpError(404, USER_NOT_FOUND)
     // The names of the fields sent, never their values.
-    app.securityEvent(request, 'user_updated', { username: user.username, actor: currentUser(request).username, changes: Object.keys(request.body).sort() })
+    app.securityEvent(request, 'user_updated', {
+      username: user.username, actor: currentUser(request).username, changes: Object.keys(request.body).sort()
+    })
     return user
   })
 
   app.delete('/users/:username', {
     config: { roles: ['admin'], scopes: ['users:write'] },
-    schema: { summary: 'Delete a user and their items', tags: ['users'], params: UsernameParamsSchema, response: { 204: Type.Null(), 404: ErrorSchema } }
+    schema: {
+      summary: 'Delete a user and their items',
+      tags: ['users'],
+      params: UsernameParamsSchema,
+      response: { 204: Type.Null(), 404: ErrorSchema }
+    }
   }, async (request, reply) => {
     if (!await app.users.delete(request.params.username)) throw new HttpError(404, USER_NOT_FOUND)
     app.securityEvent(request, 'user_deleted', { username: request.params.username, actor: currentUser(request).username })

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli-main.js'
+import { main } from './cli/main.js'
 
-process.exitCode = await main(process.argv.slice(2), { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr })
+const { env, stdin, stdout, stderr } = process
+process.exitCode = await main(process.argv.slice(2), { env, stdin, stdout, stderr })

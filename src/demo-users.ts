@@ -6,7 +6,14 @@ type DemoUser = Omit<NewUser, 'password_hash'> & { password: string }
 // API.md "Demo users"; johndoe and alice are the FastAPI tutorial's users.
 export const DEMO_USERS: readonly DemoUser[] = [
   { username: 'johndoe', password: 'secret', roles: ['admin'], email: 'johndoe@example.com', full_name: 'John Doe', disabled: false },
-  { username: 'alice', password: 'secretalice', roles: ['client'], email: 'alicechains@example.com', full_name: 'Alice Chains', disabled: true },
+  {
+    username: 'alice',
+    password: 'secretalice',
+    roles: ['client'],
+    email: 'alicechains@example.com',
+    full_name: 'Alice Chains',
+    disabled: true
+  },
   { username: 'bob', password: 'secret3', roles: ['client'], email: 'bob@example.com', full_name: 'Bob Builder', disabled: false }
 ]
 

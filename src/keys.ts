@@ -40,7 +40,9 @@ function algorithmOf (key: KeyObject): AsymmetricAlgorithm {
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA'
   if (key.asymmetricKeyType === 'rsa') {
     // Node sets modulusLength on every RSA key.
-    if ((key.asymmetricKeyDetails as { modulusLength: number }).modulusLength < MIN_RSA_BITS) throw new KeyError(`RSA keys must have at least ${MIN_RSA_BITS} bits`)
+    if ((key.asymmetricKeyDetails as { modulusLength: number }).modulusLength < MIN_RSA_BITS) {
+      throw new KeyError(`RSA keys must have at least ${MIN_RSA_BITS} bits`)
+    }
     return 'RS256'
   }
   throw new KeyError(`${String(key.asymmetricKeyType)} keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)`)

@@ -2,7 +2,9 @@
  * What the logs must never hold: credentials in headers, passwords and tokens in any object a log
  * call is given (one level deep), and in query strings.
  */
-const SECRET_FIELDS: readonly string[] = ['password', 'current_password', 'new_password', 'access_token', 'refresh_token', 'token', 'client_secret']
+const SECRET_FIELDS: readonly string[] = [
+  'password', 'current_password', 'new_password', 'access_token', 'refresh_token', 'token', 'client_secret'
+]
 
 /** pino's redaction paths: the credential headers, and the secret fields at the top of a log object. */
 export const REDACTED_PATHS: readonly string[] = [
@@ -50,5 +52,11 @@ interface LoggedRequest {
 
 /** Fastify's request serializer, less the query string's secrets. */
 export function serializeRequest (request: LoggedRequest): Record<string, unknown> {
-  return { method: request.method, url: scrubUrl(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort }
+  return {
+    method: request.method,
+    url: scrubUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort
+  }
 }

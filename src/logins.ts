@@ -1,5 +1,6 @@
 import { OAuthError } from './errors.js'
-import { ALL_SCOPES, isScope, scopesFor, type Role, type Scope } from './policy.js'
+import { resolveScopes } from './oauth.js'
+import type { Scope } from './policy.js'
 import type { RefreshTokensRepository } from './store/refresh-tokens.js'
 import { REVOKING_CHANGES, type UserRecord, type UsersRepository } from './store/users.js'
 import { hashRefreshToken, newLoginId, newRefreshToken } from './tokens.js'
@@ -41,23 +42,6 @@ export interface LoginService {
 const INVALID = 'The refresh token is invalid, expired or revoked'
 /** The description of a reused refresh token's invalid_grant; routes/oauth.ts logs refresh_reused on it. */
 export const REUSED = 'The refresh token was already used; its login is revoked'
-
-/**
- * RFC 6749 §6: a refresh may ask for fewer scopes than the login was granted, never more; the
- * user's current roles bound them too.
- */
-export function refreshedScopes (requested: string | undefined, granted: string, roles: readonly Role[]): Scope[] {
-  const allowed = scopesFor(roles)
-  const login = granted.split(' ')
-  const names = (requested ?? '').split(' ').filter(Boolean)
-  if (names.length === 0) return ALL_SCOPES.filter((scope) => login.includes(scope) && allowed.includes(scope))
-  for (const name of names) {
-    if (!isScope(name)) throw new OAuthError('invalid_scope', `Unknown scope "${name}"`)
-    if (!login.includes(name)) throw new OAuthError('invalid_scope', `Scope "${name}" was not granted to this login`)
-    if (!allowed.includes(name)) throw new OAuthError('invalid_scope', `Scope "${name}" is not allowed for this user`)
-  }
-  return ALL_SCOPES.filter((scope) => names.includes(scope))
-}
 
 export function createLoginService ({ refreshTokens, findUser, now, refreshTokenTtl, revokedRetention }: LoginServiceOptions): LoginService {
   // loginId → revoked at (ms), oldest first. Entries older than the retention are dropped:
@@ -106,7 +90,7 @@ export function createLoginService ({ refreshTokens, findUser, now, refreshToken
         await revokeLogin(token.family_id)
         throw new OAuthError('invalid_grant', user?.disabled === true ? 'This user is disabled' : INVALID)
       }
-      const scopes = refreshedScopes(requestedScope, token.scope, user.roles)
+      const scopes = resolveScopes(requestedScope, user.roles, token.scope)
       const refreshToken = newRefreshToken()
       // The repository re-checks the token in the same transaction: of two concurrent uses, one wins
       // and the other counts as reuse, which revokes the login.

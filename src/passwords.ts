@@ -56,13 +56,8 @@ export function hashKind (hash: string): string | undefined {
   return hash.startsWith('$argon2') ? hash.split('$').slice(1, 4).join('$') : undefined
 }
 
-/** What a refused password check is answered with, besides its 503. */
-export const HASHER_BUSY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' })
-
-/** 503 with Retry-After: the queue is full, or a check waited its longest for a slot. */
+/** The queue is full, or a check waited its longest for a slot: answered 503 with Retry-After (src/unavailable.ts). */
 export class HasherBusyError extends Error {
-  readonly statusCode = 503
-  readonly headers = HASHER_BUSY_HEADERS
   constructor () {
     super('Too many password checks are waiting')
     this.name = 'HasherBusyError'

@@ -213,7 +213,9 @@ export function isCanonicalCompactJws (token: string): boolean {
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
   if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) return false
-  return isCanonicalBase64url(token.slice(0, first)) && isCanonicalBase64url(token.slice(first + 1, second)) && isCanonicalBase64url(token.slice(second + 1))
+  return isCanonicalBase64url(token.slice(0, first)) &&
+    isCanonicalBase64url(token.slice(first + 1, second)) &&
+    isCanonicalBase64url(token.slice(second + 1))
 }
 
 /** Thrown for a token that is not its own canonical spelling; `code` as fast-jwt's errors have one. */

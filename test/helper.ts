@@ -59,7 +59,9 @@ export const BOB: Credentials = { username: 'bob', password: 'secret3' }
 export const ALICE: Credentials = { username: 'alice', password: 'secretalice' }
 
 /** POST /token with a form; fields that are undefined are left out. */
-export async function tokenRequest (app: FastifyInstance, form: object, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+export async function tokenRequest (
+  app: FastifyInstance, form: object, headers: Record<string, string> = {}
+): Promise<LightMyRequestResponse> {
   const fields = Object.entries(form).filter((entry): entry is [string, string] => typeof entry[1] === 'string')
   return await app.inject({
     method: 'POST',

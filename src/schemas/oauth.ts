@@ -28,7 +28,10 @@ export const RevokeRequestSchema = Type.Object({
 }, { additionalProperties: true })
 export type RevokeRequest = Static<typeof RevokeRequestSchema>
 
-export const RevokeResponseSchema = Type.Object({}, { additionalProperties: false, description: 'RFC 7009 §2.2: also for an unknown token' })
+export const RevokeResponseSchema = Type.Object({}, {
+  additionalProperties: false,
+  description: 'RFC 7009 §2.2: also for an unknown token'
+})
 
 export const OAuthErrorSchema = Type.Object({
   error: Type.String(),

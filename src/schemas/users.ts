@@ -2,7 +2,10 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ALL_ROLES } from '../policy.js'
 import { Nullable } from './common.js'
 
-export const UsernameSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{2,31}$', description: 'Lower-case letters, digits and . _ -, 3 to 32 characters' })
+export const UsernameSchema = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_.-]{2,31}$',
+  description: 'Lower-case letters, digits and . _ -, 3 to 32 characters'
+})
 export const NewPasswordSchema = Type.String({ minLength: 8, maxLength: 1024 })
 export const RolesSchema = Type.Array(Type.Union(ALL_ROLES.map((role) => Type.Literal(role))), { uniqueItems: true })
 export const EmailSchema = Type.String({ format: 'email', maxLength: 254 })

@@ -8,7 +8,8 @@ import { buildTestApp } from '../helper.js'
 
 // Debian's Chromium, installed by .ci/install-chromium.sh; playwright-core never downloads a browser.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run']
 
 /** Expands an operation, presses "Try it out" then "Execute", and waits until the UI shows `expected`. */
 async function execute (page: Page, operation: Locator, method: string, path: string, expected: number): Promise<number> {
@@ -33,9 +34,11 @@ async function saveScreenshot (page: Page): Promise<string> {
 }
 
 // API.md "OpenAPI": "Swagger UI's Authorize button (password flow) works against /token".
-t.test('in Swagger UI, a call without authorizing gets 401; after Authorize as johndoe with only items:read, GET /items gets 200 and POST /items 403', async (t) => {
+t.test('in Swagger UI, a call without authorizing gets 401; after Authorize as johndoe with only items:read, ' +
+  'GET /items gets 200 and POST /items 403', async (t) => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run .ci/install-chromium.sh (apt-get install -y chromium) or set CHROMIUM_PATH`)
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: ` +
+      'run .ci/install-chromium.sh (apt-get install -y chromium) or set CHROMIUM_PATH')
   }
   const app = buildTestApp(t)
   const origin = await app.listen({ host: '127.0.0.1', port: 0 })

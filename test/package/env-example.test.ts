@@ -16,7 +16,8 @@ t.test('.env.example lists every variable that loadConfig reads, and those of AP
 
 t.test('the defaults .env.example shows are loadConfig\'s own', async (t) => {
   t.same(loadConfig(DEFAULTS), loadConfig({}))
-  t.same(loadConfig({ ...DEFAULTS, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).demoUsers, false, 'DEMO_USERS left empty follows NODE_ENV')
+  t.same(loadConfig({ ...DEFAULTS, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).demoUsers, false,
+    'DEMO_USERS left empty follows NODE_ENV')
 })
 
 t.test('copied as it is, .env.example sets no variable', async (t) => {

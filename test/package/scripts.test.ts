@@ -48,7 +48,8 @@ function run (t: Test, folder: string, script: string, env: Record<string, strin
       for (;;) {
         const addresses = [...output.matchAll(/Server listening at (http:\/\/[\d.]+:\d+)/g)].map((m) => m[1] ?? '')
         if (addresses.length >= count) return addresses[count - 1] ?? ''
-        await Promise.race([new Promise<void>((resolve) => changed.push(resolve)), exited.then(() => { throw new Error(`exited: ${output}`) })])
+        await Promise.race([new Promise<void>((resolve) => changed.push(resolve)),
+          exited.then(() => { throw new Error(`exited: ${output}`) })])
       }
     }
   }

@@ -50,7 +50,8 @@ t.test('with an Ed25519 key file, access tokens are EdDSA with the key\'s thumbp
   const token = await login(app, BOB)
   t.same(headerOf(token), { alg: 'EdDSA', typ: 'at+jwt', kid: kidOf(ed) })
   t.equal((await call(app, token, me)).statusCode, 200)
-  t.equal((await call(app, jwt({ alg: 'EdDSA', kid: kidOf(ed) }, eddsa(ed), await liveClaims(app)), me)).statusCode, 200, 'a token made by hand with the key passes too')
+  t.equal((await call(app, jwt({ alg: 'EdDSA', kid: kidOf(ed) }, eddsa(ed), await liveClaims(app)), me)).statusCode, 200,
+    'a token made by hand with the key passes too')
 })
 
 t.test('with an RSA key file, access tokens are RS256 with the key\'s thumbprint as kid', async (t) => {
@@ -150,7 +151,8 @@ t.test('key rotation: a token of the previous key passes while the key is listed
   const before = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
   const oldToken = await login(before, BOB)
 
-  const during = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath, JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
+  const during = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath,
+    JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
   t.equal((await call(during, oldToken, me)).statusCode, 200, 'listed: accepted')
   const newToken = await login(during, BOB)
   t.equal(headerOf(newToken).kid, kidOf(newKey), 'new tokens use the new key')

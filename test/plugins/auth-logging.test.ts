@@ -56,7 +56,8 @@ t.test('refused token requests are logged at debug with their OAuth2 error', asy
   await tokenRequest(app, { username: 'bob', password: 'wrong' })
   const debug = lines().filter((line) => line.level === DEBUG)
   t.same(debug.filter((line) => line.msg === 'token request refused').map(({ error }) => error),
-    ['invalid_grant', 'temporarily_unavailable', 'temporarily_unavailable', 'temporarily_unavailable'], 'a failure, two throttled, one rate-limited')
+    ['invalid_grant', 'temporarily_unavailable', 'temporarily_unavailable',
+      'temporarily_unavailable'], 'a failure, two throttled, one rate-limited')
   t.equal(debug.filter((line) => line.msg === 'request rate limit reached').length, 1)
   t.notOk(JSON.stringify(debug).includes('wrong'), 'the password is not logged')
 })

@@ -41,18 +41,21 @@ t.test('the login throttle counts every address of one IPv6 /64 as one client, a
 t.test('a flood of logins from one address is shed at once past its share, and another user still logs in', async (t) => {
   const app = buildOwaspApp(t)
   await app.ready()
-  const flood = Array.from({ length: 200 }, async (_, i) => await loginFrom(app, { username: `nobody${i}`, password: 'wrong' }, '203.0.113.7'))
+  const flood = Array.from({ length: 200 }, async (_, i) => await loginFrom(app, { username: `nobody${i}`, password: 'wrong' },
+    '203.0.113.7'))
   const real = loginFrom(app, BOB, '198.51.100.1')
   const [answers, mine] = await Promise.all([Promise.all(flood), real])
   t.equal(mine.statusCode, 200, 'the other user logs in')
   const shed = answers.filter((res) => res.statusCode === 503)
-  t.same([...new Set(answers.map((res) => res.statusCode))].sort(), [400, 503], 'the flood gets wrong-password answers and 503s, nothing else')
+  t.same([...new Set(answers.map((res) => res.statusCode))].sort(), [400, 503],
+    'the flood gets wrong-password answers and 503s, nothing else')
   t.ok(shed.length >= 100, `most of the flood is shed (${shed.length} of 200)`)
   // Its share is 2 × the hashing slots places at once; without it, the flood's requests would be hashed
   // one after another until their queue timed out (18 here under load, about 100 on an idle machine).
   const share = Math.max(2, 2 * defaultHashingSlots())
   const checked = answers.length - shed.length
-  t.ok(checked <= 2 * share, `the flood had only its share of places in the hasher: ${checked} of its passwords were checked, its share is ${share}`)
+  t.ok(checked <= 2 * share,
+    `the flood had only its share of places in the hasher: ${checked} of its passwords were checked, its share is ${share}`)
   for (const res of shed) {
     t.equal(res.headers['retry-after'], '1')
     t.same(res.json(), { error: 'temporarily_unavailable', error_description: 'Too many logins at once; retry shortly' })
@@ -75,9 +78,11 @@ t.test('1,500 concurrent wrong current passwords from one token: no 5xx but 503,
   t.same(mine, [200, 200, 200, 200, 200], 'the other user\'s logins')
   const counts: Record<number, number> = {}
   for (const res of answers) counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1
-  t.same(Object.keys(counts).filter((status) => !['400', '429', '503'].includes(status)), [], `only 400, 429 and 503: ${JSON.stringify(counts)}`)
+  t.same(Object.keys(counts).filter((status) => !['400', '429', '503'].includes(status)), [],
+    `only 400, 429 and 503: ${JSON.stringify(counts)}`)
   t.ok((counts[400] ?? 0) <= 10, 'no more wrong passwords checked than LOGIN_MAX_FAILURES')
-  t.equal(answers.filter((res) => res.statusCode >= 429).every((res) => res.headers['retry-after'] !== undefined), true, 'every refusal says when to retry')
+  t.equal(answers.filter((res) => res.statusCode >= 429).every((res) => res.headers['retry-after'] !== undefined), true,
+    'every refusal says when to retry')
 })
 
 // Issue 12 "test gaps": the unknown-user path must do the hashing work, not merely call our wrapper.

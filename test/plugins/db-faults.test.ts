@@ -73,16 +73,19 @@ t.test('a closed database answers 503 on protected routes and /token, not 500', 
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   t.equal(res.headers['cache-control'], 'no-store')
-  t.match(res.json(), { error: 'temporarily_unavailable', error_description: /^The service is unavailable; retry shortly \(request id \S+\)$/ })
+  t.match(res.json(), { error: 'temporarily_unavailable',
+    error_description: /^The service is unavailable; retry shortly \(request id \S+\)$/ })
 })
 
 t.test('isDatabaseFault tells unavailability from other errors', async (t) => {
-  for (const code of ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY_DBMOVED', 'SQLITE_IOERR_WRITE', 'SQLITE_CANTOPEN', 'SQLITE_FULL', 'SQLITE_CORRUPT']) {
+  for (const code of ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY_DBMOVED', 'SQLITE_IOERR_WRITE', 'SQLITE_CANTOPEN', 'SQLITE_FULL',
+    'SQLITE_CORRUPT']) {
     t.ok(isDatabaseFault(Object.assign(new Error(code), { code })), code)
   }
   t.ok(isDatabaseFault(new DatabaseUnavailableError('x')))
   t.ok(isDatabaseFault(new TypeError('The database connection is not open')))
-  for (const err of [Object.assign(new Error(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }), new Error('x'), new TypeError('x'), null, undefined, 'SQLITE_BUSY']) {
+  for (const err of [Object.assign(new Error(), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }), new Error('x'), new TypeError('x'), null,
+    undefined, 'SQLITE_BUSY']) {
     t.notOk(isDatabaseFault(err), String(err))
   }
 })

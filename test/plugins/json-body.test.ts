@@ -32,7 +32,8 @@ t.test('malformed or empty JSON answers 400', async (t) => {
   for (const payload of ['{"name":', '{name: 1}', '[1,]', 'nul']) {
     const res = await call(app, token, { method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload })
     t.equal(res.statusCode, 400, payload)
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request', message: "Body is not valid JSON but content-type is set to 'application/json'" }, payload)
+    t.same(res.json(), { statusCode: 400, error: 'Bad Request',
+      message: "Body is not valid JSON but content-type is set to 'application/json'" }, payload)
   }
   const empty = await call(app, token, { method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload: '' })
   t.equal(empty.statusCode, 400)
@@ -69,7 +70,8 @@ t.test('percent-encoded and raw invalid UTF-8 in a /token form answer 400, never
     Buffer.concat([Buffer.from('username=bob&password='), Buffer.from([0xff, 0xfe])])
   ]
   for (const payload of bodies) {
-    const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const res = await app.inject({ method: 'POST', url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
     t.equal(res.statusCode, 400, String(payload))
     t.match(res.json().error, /^invalid_(grant|request)$/, String(payload))
   }

@@ -72,7 +72,11 @@ t.test('TOKEN_RATE_LIMIT=0 turns the limit off', async (t) => {
 
 async function revokeFrom (app: FastifyInstance, remoteAddress = '127.0.0.1') {
   return await app.inject({
-    method: 'POST', url: '/revoke', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=unknown'
+    method: 'POST',
+    url: '/revoke',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'token=unknown'
   })
 }
 
@@ -123,7 +127,8 @@ t.test('the routes that hash a password share a per-address budget of their own,
     method: 'POST', url: '/users', headers: admin, payload: { username: 'carol', password: 'carol-password', roles: ['client'] }
   })
   t.equal(created.statusCode, 201)
-  t.equal((await app.inject({ method: 'PATCH', url: '/users/carol', headers: admin, payload: { password: 'another-password' } })).statusCode, 200)
+  t.equal((await app.inject({ method: 'PATCH', url: '/users/carol', headers: admin,
+    payload: { password: 'another-password' } })).statusCode, 200)
   t.equal((await app.inject({ method: 'PATCH', url: '/users/carol', headers: admin, payload: { full_name: 'Carol' } })).statusCode, 200)
   for (const request of [
     { method: 'POST' as const, url: '/users', payload: { username: 'dave', password: 'dave-password', roles: ['client'] } },

@@ -38,7 +38,8 @@ t.test('POST /items validates the body and refuses unknown properties', async (t
     t.equal(res.json().statusCode, 400, name)
     t.type(res.json().message, 'string', name)
   }
-  t.equal((await call(app, token, { method: 'POST', url: '/items', payload: { name: 'x'.repeat(100), description: 'y'.repeat(1000) } })).statusCode, 201)
+  t.equal((await call(app, token, { method: 'POST', url: '/items', payload: { name: 'x'.repeat(100),
+    description: 'y'.repeat(1000) } })).statusCode, 201)
 })
 
 t.test('POST /items needs items:write', async (t) => {

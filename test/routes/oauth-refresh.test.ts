@@ -17,7 +17,8 @@ t.test('the password grant answers an opaque refresh token that is stored only a
   t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type'])
   t.match(body.refresh_token, /^[A-Za-z0-9_-]{43}$/, '256 bits, base64url, no dots: not a JWT')
   const rows = app.db.prepare('SELECT * FROM refresh_tokens').all()
-  t.same(rows.map((row) => (row as { token_hash: string }).token_hash), [createHash('sha256').update(body.refresh_token).digest('base64url')])
+  t.same(rows.map((row) => (row as { token_hash: string }).token_hash),
+    [createHash('sha256').update(body.refresh_token).digest('base64url')])
   t.notMatch(JSON.stringify(app.db.prepare('SELECT * FROM refresh_families').all()), body.refresh_token)
 })
 
@@ -127,7 +128,8 @@ t.test('an unknown refresh token answers invalid_grant', async (t) => {
 
 t.test('a refresh without refresh_token answers invalid_request', async (t) => {
   const app = buildTestApp(t)
-  for (const form of [{ grant_type: 'refresh_token' }, { grant_type: 'refresh_token', refresh_token: '' }] as Array<Record<string, string>>) {
+  const forms: Array<Record<string, string>> = [{ grant_type: 'refresh_token' }, { grant_type: 'refresh_token', refresh_token: '' }]
+  for (const form of forms) {
     const res = await tokenRequest(app, form)
     t.equal(res.statusCode, 400)
     t.same(res.json(), { error: 'invalid_request', error_description: 'The refresh_token field is required' })

@@ -27,7 +27,8 @@ t.test('LOGIN_MAX_FAILURES wrong passwords for one username from one address ans
   // The first failure leaves the 900 s window 600 s from now.
   t.equal(res.headers['retry-after'], '600')
   t.equal(res.headers['cache-control'], 'no-store')
-  t.same(res.json(), { error: 'temporarily_unavailable', error_description: 'Too many failed logins for this username from your address; retry in 600 s' })
+  t.same(res.json(), { error: 'temporarily_unavailable',
+    error_description: 'Too many failed logins for this username from your address; retry in 600 s' })
 })
 
 t.test('the window slides: a slot frees when the oldest failure is LOGIN_WINDOW old', async (t) => {
@@ -65,7 +66,8 @@ t.test('the count is per address: another address can still log in', async (t) =
   for (let i = 0; i < 3; i++) await loginFrom(app, { username: 'bob', password: 'wrong' }, '10.0.0.1')
   t.equal((await loginFrom(app, { ...BOB }, '10.0.0.1')).statusCode, 429)
   t.equal((await loginFrom(app, { ...BOB }, '10.0.0.2')).statusCode, 200)
-  t.equal((await loginFrom(app, { username: 'johndoe', password: 'secret' }, '10.0.0.1')).statusCode, 200, 'and another username from the same address')
+  t.equal((await loginFrom(app, { username: 'johndoe', password: 'secret' }, '10.0.0.1')).statusCode, 200,
+    'and another username from the same address')
 })
 
 t.test('unknown usernames are throttled exactly like real ones', async (t) => {
@@ -118,7 +120,8 @@ t.test('behind a proxy named in TRUST_PROXY, the throttle keys on the client fro
   t.equal((await wrongLoginVia(app, '203.0.113.5')).statusCode, 429, 'that client is throttled')
   t.equal((await wrongLoginVia(app, '203.0.113.6')).statusCode, 400, 'another client behind the same proxy is not')
   t.equal((await wrongLoginVia(app, '203.0.113.99', '192.0.2.1')).statusCode, 400)
-  t.equal((await wrongLoginVia(app, '203.0.113.5', '192.0.2.1')).statusCode, 400, 'a peer that is not the proxy cannot pick the throttled address')
+  t.equal((await wrongLoginVia(app, '203.0.113.5', '192.0.2.1')).statusCode, 400,
+    'a peer that is not the proxy cannot pick the throttled address')
 })
 
 t.test('without TRUST_PROXY, X-Forwarded-For is ignored: the peer address is the client', async (t) => {

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { ALICE, BOB, JOHNDOE, buildTestApp, call, countCalls, login, tokenRequest } from '../helper.js'
-import { grantedScopes } from '../../routes/oauth.js'
 
-const decode = (jwt: string, part: 0 | 1) => JSON.parse(Buffer.from(jwt.split('.')[part] ?? '', 'base64url').toString()) as Record<string, unknown>
+const decode = (jwt: string, part: 0 | 1) =>
+  JSON.parse(Buffer.from(jwt.split('.')[part] ?? '', 'base64url').toString()) as Record<string, unknown>
 
 function assertNoStore (t: { equal: (a: unknown, b: unknown) => void }, headers: Record<string, unknown>): void {
   t.equal(headers['cache-control'], 'no-store')
@@ -53,7 +53,8 @@ t.test('the access token carries the RFC 9068 header and claims', async (t) => {
 
 t.test('client credentials and a Basic header are ignored (RFC 6749 §3.2)', async (t) => {
   const app = buildTestApp(t)
-  const res = await tokenRequest(app, { username: 'johndoe', password: 'secret', client_id: 'swagger', client_secret: 'x', extra: '1' }, { authorization: 'Basic Og==' })
+  const res = await tokenRequest(app, { username: 'johndoe', password: 'secret', client_id: 'swagger', client_secret: 'x', extra: '1' },
+    { authorization: 'Basic Og==' })
   t.equal(res.statusCode, 200)
 })
 
@@ -109,7 +110,8 @@ t.test('missing, empty, repeated or too long fields answer invalid_request', asy
     ['empty body', '']
   ]
   for (const [name, payload] of cases) {
-    const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const res = await app.inject({ method: 'POST', url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
     t.equal(res.statusCode, 400, name)
     assertNoStore(t, res.headers)
     t.equal(res.json().error, 'invalid_request', name)
@@ -122,14 +124,17 @@ t.test('a form with a broken percent-escape or invalid UTF-8 answers invalid_req
   const app = buildTestApp(t)
   await app.ready()
   const verifications = countCalls(app.passwords, 'verify')
-  for (const payload of ['username=johndoe&password=%ZZ', 'username=johndoe&password=secret%', 'username=%E0%A4%A&password=x', 'username=johndoe&password=%FF']) {
-    const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+  for (const payload of ['username=johndoe&password=%ZZ', 'username=johndoe&password=secret%', 'username=%E0%A4%A&password=x',
+    'username=johndoe&password=%FF']) {
+    const res = await app.inject({ method: 'POST', url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
     t.equal(res.statusCode, 400, payload)
     assertNoStore(t, res.headers)
     t.same(res.json(), { error: 'invalid_request', error_description: 'The form has an invalid percent-encoding' }, payload)
   }
   t.equal(verifications.calls, 0)
-  const encoded = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=john%64oe&password=s%65cret+' })
+  const encoded = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'username=john%64oe&password=s%65cret+' })
   t.same(encoded.json().error, 'invalid_grant', 'valid escapes decode: "johndoe" with the password "secret "')
   t.equal(verifications.calls, 1)
   t.equal((await tokenRequest(app, { username: 'johndoe', password: 'secret' })).statusCode, 200)
@@ -165,7 +170,8 @@ t.test('another grant type answers unsupported_grant_type', async (t) => {
 // API.md "Tokens": form only, other media types 415.
 t.test('a JSON body or another media type answers 415', async (t) => {
   const app = buildTestApp(t)
-  const bodies: Array<[string, string]> = [['application/json', '{"username":"johndoe","password":"secret"}'], ['text/plain', 'username=johndoe'], ['multipart/form-data; boundary=x', '--x--']]
+  const bodies: Array<[string, string]> = [['application/json', '{"username":"johndoe","password":"secret"}'],
+    ['text/plain', 'username=johndoe'], ['multipart/form-data; boundary=x', '--x--']]
   for (const [type, payload] of bodies) {
     const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': type }, payload })
     t.equal(res.statusCode, 415, type)
@@ -203,17 +209,13 @@ t.test('a token from /token opens the protected routes', async (t) => {
   t.equal(res.statusCode, 200)
 })
 
-t.test('grantedScopes treats an empty scope like an absent one', async (t) => {
-  t.same(grantedScopes('', ['client']), ['items:read', 'items:write'])
-  t.same(grantedScopes(undefined, ['admin']), ['items:read', 'items:write', 'users:read', 'users:write'])
-})
-
 t.test('a saturated hasher sheds logins before the body is read or a user is looked up', async (t) => {
   const app = buildTestApp(t)
   await app.ready()
   const lookups = countCalls(app.users, 'find')
   app.passwords.saturated = () => true
-  const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'not even a valid form %%%' })
+  const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'not even a valid form %%%' })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   assertNoStore(t, res.headers)

@@ -19,7 +19,8 @@ t.test('GET /users lists users with paging and no secrets', async (t) => {
     { username: 'alice', email: 'alicechains@example.com', full_name: 'Alice Chains', disabled: true, roles: ['client'] },
     { username: 'bob', email: 'bob@example.com', full_name: 'Bob Builder', disabled: false, roles: ['client'] }
   ])
-  t.same((await call(app, await admin(app), { method: 'GET', url: '/users?offset=2' })).json().users.map((u: { username: string }) => u.username), ['johndoe'])
+  const page = await call(app, await admin(app), { method: 'GET', url: '/users?offset=2' })
+  t.same(page.json().users.map((u: { username: string }) => u.username), ['johndoe'])
 })
 
 t.test('GET /users refuses a client (no users:read scope) and an admin token without users:read', async (t) => {
@@ -70,7 +71,8 @@ t.test('POST /users validates username, password, roles, email and unknown field
     t.equal(res.statusCode, 400, name)
     t.equal(res.json().error, 'Bad Request', name)
   }
-  t.equal((await call(app, token, { method: 'POST', url: '/users', payload: { username: 'a.b_c-9', password: '12345678', roles: [] } })).statusCode, 201)
+  t.equal((await call(app, token, { method: 'POST', url: '/users', payload: { username: 'a.b_c-9', password: '12345678',
+    roles: [] } })).statusCode, 201)
 })
 
 // API.md "Tokens": the hashing queue is bounded; past it, 503 with Retry-After rather than waiting without bound.
@@ -93,7 +95,8 @@ t.test('POST /users needs the admin role even with users:write in a token', asyn
   const fresh = await login(app, { ...JOHNDOE, scope: 'items:read' })
   const res = await call(app, fresh, { method: 'POST', url: '/users', payload: CAROL })
   t.equal(res.statusCode, 403)
-  t.equal((await call(app, token, { method: 'POST', url: '/users', payload: CAROL })).statusCode, 401, 'the token from before the role change is revoked')
+  t.equal((await call(app, token, { method: 'POST', url: '/users', payload: CAROL })).statusCode, 401,
+    'the token from before the role change is revoked')
 })
 
 // API.md "Routes": PATCH /users/:username → 200 the user.

@@ -33,7 +33,8 @@ t.test('commandOf reads the exec form as argv and runs the shell form with sh -c
 
 t.test('dockerignore matches from the context root, whole folders, globs and exceptions', async (t) => {
   const ignored = dockerignore('# c\nnode_modules\n/dist/\n*.log\n**/*.tmp\ndocs\n!docs/keep.md\n')
-  t.same(['node_modules', 'node_modules/a/b.js', 'dist/src/x.js', 'x.log', 'a.tmp', 'a/b/c.tmp', 'docs/a.md'].filter((p) => !ignored(p)), [])
+  t.same(['node_modules', 'node_modules/a/b.js', 'dist/src/x.js', 'x.log', 'a.tmp', 'a/b/c.tmp',
+    'docs/a.md'].filter((p) => !ignored(p)), [])
   t.same(['src/node_modules.ts', 'a/x.log', 'docs/keep.md', 'src/x.ts', ''].filter(ignored), [])
 })
 
@@ -47,12 +48,14 @@ t.test('the Dockerfile builds with dev dependencies and runs the pruned result, 
   t.equal(last('USER'), '1000:1000')
   t.match(commandOf(last('CMD')), ['node', '--max-semi-space-size=8', 'dist/src/main.cjs'])
   t.match(last('HEALTHCHECK'), /^--interval=\S+ .*CMD \[.*\/health/)
-  t.ok(runtime?.instructions.filter((i) => i.keyword === 'COPY').every((i) => i.args.startsWith('--from=build ')), 'the last stage copies only from the build')
+  t.ok(runtime?.instructions.filter((i) => i.keyword === 'COPY').every((i) => i.args.startsWith('--from=build ')),
+    'the last stage copies only from the build')
 })
 
 t.test('the image sets what npm start sets, and listens on every address', async (t) => {
   const runtime = parseDockerfile(read('Dockerfile'))[1]
-  const env = Object.assign({}, ...(runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => parseEnvPairs(i.args))) as Record<string, string>
+  const env = Object.assign({},
+    ...(runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => parseEnvPairs(i.args))) as Record<string, string>
   const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start
   t.match(env, { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '3000', UV_THREADPOOL_SIZE: /^\d+$/ })
   t.equal(`MALLOC_MMAP_THRESHOLD_=${env.MALLOC_MMAP_THRESHOLD_ ?? ''}`, /MALLOC_MMAP_THRESHOLD_=\d+/.exec(start)?.[0])

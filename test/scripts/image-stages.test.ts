@@ -33,7 +33,8 @@ CMD ["node", "server.cjs"]
 function context (t: Test, files: Record<string, string> = {}): string {
   const folder = mkdtempSync(join(tmpdir(), 'image-stages-test-'))
   t.teardown(() => { rmSync(folder, { recursive: true, force: true }) })
-  const all = { 'package.json': '{"devDependencies":{"left-pad":"1"}}', 'server.cjs': SERVER, Dockerfile: DOCKERFILE, '.dockerignore': 'secret.txt\n', 'secret.txt': 'x', ...files }
+  const all = { 'package.json': '{"devDependencies":{"left-pad":"1"}}', 'server.cjs': SERVER, Dockerfile: DOCKERFILE,
+    '.dockerignore': 'secret.txt\n', 'secret.txt': 'x', ...files }
   for (const [path, text] of Object.entries(all)) {
     mkdirSync(join(folder, path, '..'), { recursive: true })
     writeFileSync(join(folder, path), text)
@@ -61,13 +62,15 @@ t.test('the stages run, the last one starts as its USER and passes the HEALTHCHE
 
 t.test('a dev dependency in the last stage fails the run, before the server starts', async (t) => {
   const folder = context(t, { 'node_modules/left-pad/index.js': '' })
-  writeFileSync(join(folder, 'Dockerfile'), DOCKERFILE.replace('COPY --from=build /app/server.cjs', 'COPY --from=build /app/node_modules ./node_modules\nCOPY --from=build /app/server.cjs'))
+  writeFileSync(join(folder, 'Dockerfile'), DOCKERFILE.replace('COPY --from=build /app/server.cjs',
+    'COPY --from=build /app/node_modules ./node_modules\nCOPY --from=build /app/server.cjs'))
   t.match(stages(folder), { status: 1, stderr: 'image stages: FAILED: dev dependencies in the final stage: left-pad\n' })
 })
 
 t.test('.dockerignore keeps files out of the context', async (t) => {
   const folder = context(t)
-  writeFileSync(join(folder, 'Dockerfile'), DOCKERFILE.replace('RUN echo built > built.txt', 'RUN echo built > built.txt && test ! -e secret.txt'))
+  writeFileSync(join(folder, 'Dockerfile'), DOCKERFILE.replace('RUN echo built > built.txt',
+    'RUN echo built > built.txt && test ! -e secret.txt'))
   t.match(stages(folder), { status: 0 })
 })
 

@@ -23,7 +23,8 @@ function prepare (folder: string): { status: number | null, stderr: string } {
   mkdirSync(join(folder, 'scripts'), { recursive: true })
   copyFileSync(SCRIPT, join(folder, 'scripts', 'prepare.js'))
   writeFileSync(join(folder, 'package.json'), '{"type":"module"}\n')
-  const run = spawnSync(process.execPath, ['scripts/prepare.js'], { cwd: folder, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '' }, encoding: 'utf8' })
+  const run = spawnSync(process.execPath, ['scripts/prepare.js'],
+    { cwd: folder, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '' }, encoding: 'utf8' })
   return { status: run.status, stderr: run.stderr }
 }
 

@@ -3,13 +3,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
-import { CHROMIUM, ensurePrerequisites, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine, type Prerequisite } from './prerequisites.js'
+import { CHROMIUM, ensurePrerequisites, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
+  type Prerequisite } from './prerequisites.js'
 
 /** A prerequisite that `apt-get install` brings when `installs` says so. */
-function fake (installs: boolean): { prerequisite: Prerequisite, machine: (over: Partial<Machine>) => Machine & { said: string[], ran: string[] } } {
+function fake (installs: boolean): { prerequisite: Prerequisite,
+  machine: (over: Partial<Machine>) => Machine & { said: string[], ran: string[] } } {
   let installed = false
   const prerequisite: Prerequisite = {
-    name: 'Chromium', neededBy: 'test/browser/swagger-ui.test.ts', present: () => installed, debianPackages: ['chromium'], otherwise: 'or set CHROMIUM_PATH'
+    name: 'Chromium',
+    neededBy: 'test/browser/swagger-ui.test.ts',
+    present: () => installed,
+    debianPackages: ['chromium'],
+    otherwise: 'or set CHROMIUM_PATH'
   }
   return {
     prerequisite,
@@ -72,14 +78,17 @@ t.test('not root, nothing is installed: one line says to run apt-get with sudo',
   const m = machine({ root: false })
   t.equal(ensurePrerequisites([prerequisite], m), false)
   t.same(m.ran, [])
-  t.same(m.said, ['npm test needs Chromium for test/browser/swagger-ui.test.ts: run `sudo apt-get install -y chromium`, or set CHROMIUM_PATH'])
+  t.same(m.said,
+    ['npm test needs Chromium for test/browser/swagger-ui.test.ts: run `sudo apt-get install -y chromium`, or set CHROMIUM_PATH'])
 })
 
 t.test('without apt-get, one line says what to install', async (t) => {
   const { prerequisite, machine } = fake(true)
   const m = machine({ aptGet: false })
   t.equal(ensurePrerequisites([prerequisite], m), false)
-  t.same(m.said, ['npm test needs Chromium for test/browser/swagger-ui.test.ts: install it (on Debian: `apt-get install -y chromium`), or set CHROMIUM_PATH'])
+  t.same(m.said,
+    ['npm test needs Chromium for test/browser/swagger-ui.test.ts: install it (on Debian: `apt-get install -y chromium`), ' +
+      'or set CHROMIUM_PATH'])
 })
 
 t.test('Chromium is looked for at CHROMIUM_PATH, else at Debian\'s /usr/bin/chromium', async (t) => {
@@ -103,7 +112,8 @@ t.test('the pretest step is silent and succeeds when Chromium is there', async (
   t.match(pretest({ PATH: process.env.PATH ?? '', CHROMIUM_PATH: process.execPath }), { status: 0, stdout: '', stderr: '' })
 })
 
-t.test('the pretest step stops with exit code 1 and one line, no stack trace, when Chromium is missing and cannot be installed', async (t) => {
+t.test('the pretest step stops with exit code 1 and one line, no stack trace, ' +
+  'when Chromium is missing and cannot be installed', async (t) => {
   // No apt-get in this PATH, so nothing is installed, as root or not.
   const { status, stdout, stderr } = pretest({ PATH: '/nonexistent', CHROMIUM_PATH: '/nonexistent/chromium' })
   t.equal(status, 1)

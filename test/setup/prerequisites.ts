@@ -67,7 +67,8 @@ export function thisMachine (): Machine {
     root: process.getuid?.() === 0,
     aptGet: inPath('apt-get', process.env),
     run (command, args) {
-      const result = spawnSync(command, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+      const result = spawnSync(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
       return { status: result.status, stderr: result.stderr ?? String(result.error ?? '') }
     },
     say: (line) => { process.stderr.write(`${line}\n`) }

@@ -9,7 +9,8 @@ t.test('an IPv4 address is its own key', async (t) => {
 
 t.test('every address of one IPv6 /64 has the same key, whatever its spelling', async (t) => {
   const key = '2001:db8:0:1::/64'
-  for (const address of ['2001:db8:0:1::1', '2001:db8:0:1:ffff:ffff:ffff:ffff', '2001:0DB8:0000:0001:0:0:0:2', '2001:db8:0:1:1:2:3:4', '2001:db8:0:1::192.0.2.1']) {
+  for (const address of ['2001:db8:0:1::1', '2001:db8:0:1:ffff:ffff:ffff:ffff', '2001:0DB8:0000:0001:0:0:0:2', '2001:db8:0:1:1:2:3:4',
+    '2001:db8:0:1::192.0.2.1']) {
     t.equal(clientKey(address), key, address)
   }
   t.not(clientKey('2001:db8:0:2::1'), key, 'the next /64 is another client')

@@ -34,7 +34,8 @@ t.test('an RSA key in PKCS#1 PEM is read too', async (t) => {
 })
 
 t.test('the thumbprint matches RFC 8037 appendix A.3', async (t) => {
-  t.equal(thumbprint({ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }), 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')
+  t.equal(thumbprint({ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }),
+    'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k')
 })
 
 t.test('a public key and its private key have the same kid', async (t) => {
@@ -97,12 +98,14 @@ t.test('previous public keys are kept under HS256 too, so a move back from a key
 t.test('a key file that is not an Ed25519 or RSA private key is a configuration error naming JWT_PRIVATE_KEY_FILE', async (t) => {
   const ec = keyFiles(t, 'ec')
   t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: ec.privateKeyPath }),
-    { name: 'ConfigError', message: `JWT_PRIVATE_KEY_FILE: ${ec.privateKeyPath}: ec keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)` })
+    { name: 'ConfigError',
+      message: `JWT_PRIVATE_KEY_FILE: ${ec.privateKeyPath}: ec keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)` })
   const garbage = textFile(t, 'hello')
   t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: garbage }),
     { name: 'ConfigError', message: `JWT_PRIVATE_KEY_FILE: ${garbage}: not a readable, unencrypted PEM private key` })
   const rsa = keyFiles(t, 'rsa')
-  t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: rsa.publicKeyPath }), { name: 'ConfigError', message: /^JWT_PRIVATE_KEY_FILE: / })
+  t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: rsa.publicKeyPath }),
+    { name: 'ConfigError', message: /^JWT_PRIVATE_KEY_FILE: / })
   t.equal(loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: rsa.privateKeyPath }).jwtPrivateKey, rsa.privateKeyPem)
 })
 

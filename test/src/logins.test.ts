@@ -1,6 +1,6 @@
 import t from 'tap'
 import { OAuthError } from '../../src/errors.js'
-import { createLoginService, refreshedScopes, revokingLogins, type LoginService } from '../../src/logins.js'
+import { createLoginService, revokingLogins, type LoginService } from '../../src/logins.js'
 import { openSqliteStore } from '../../src/store/sqlite/store.js'
 import type { UserRecord } from '../../src/store/users.js'
 
@@ -20,24 +20,6 @@ async function setup (t: { teardown (fn: () => unknown): void }, findUser?: (fin
   })
   return { users, bob, clock, logins: build(), build }
 }
-
-t.test('refreshedScopes keeps the login\'s scopes that the roles still allow when none are asked for', async (t) => {
-  t.same(refreshedScopes(undefined, 'items:read items:write users:read', ['client']), ['items:read', 'items:write'])
-  t.same(refreshedScopes('', 'items:write items:read', ['admin']), ['items:read', 'items:write'])
-})
-
-t.test('refreshedScopes grants a narrower scope in the policy order', async (t) => {
-  t.same(refreshedScopes('items:write  items:read', 'items:read items:write users:read', ['admin']), ['items:read', 'items:write'])
-  t.same(refreshedScopes('users:read', 'items:read users:read', ['admin']), ['users:read'])
-})
-
-t.test('refreshedScopes refuses an unknown scope, one the login was not granted, and one the roles no longer allow', async (t) => {
-  t.throws(() => refreshedScopes('nope', 'items:read', ['admin']), new OAuthError('invalid_scope', 'Unknown scope "nope"'))
-  t.throws(() => refreshedScopes('items:write', 'items:read', ['admin']),
-    new OAuthError('invalid_scope', 'Scope "items:write" was not granted to this login'))
-  t.throws(() => refreshedScopes('users:read', 'items:read users:read', ['client']),
-    new OAuthError('invalid_scope', 'Scope "users:read" is not allowed for this user'))
-})
 
 t.test('two concurrent refreshes with one token that both pass the first check: one wins, the other revokes the login', async (t) => {
   // Both refreshes wait at the user lookup until both have read the token as live, so only the

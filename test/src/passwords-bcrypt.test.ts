@@ -34,7 +34,8 @@ t.test('isSupportedHash() accepts argon2id and bcrypt hashes only', async (t) =>
   const hasher = createPasswordHasher({ cost: 'test' })
   t.equal(isSupportedHash(JOHNDOE_HASH), true)
   t.equal(isSupportedHash(await hasher.hash('correct horse')), true)
-  for (const hash of ['', 'secret', '$2b$12$short', `$2x$12$${'a'.repeat(53)}`, `$2b$03$${'a'.repeat(53)}`, '$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA', '$pbkdf2-sha256$29000$abc$def']) {
+  for (const hash of ['', 'secret', '$2b$12$short', `$2x$12$${'a'.repeat(53)}`, `$2b$03$${'a'.repeat(53)}`,
+    '$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA', '$pbkdf2-sha256$29000$abc$def']) {
     t.equal(isSupportedHash(hash), false, hash)
   }
 })

@@ -42,7 +42,8 @@ t.test('calibrate() measures the dummy and each stored kind once, without waitin
   const checks = { count: 0 }
   const compare = bcrypt.compare
   t.teardown(() => { bcrypt.compare = compare })
-  bcrypt.compare = (async (...args: Parameters<typeof compare>) => { checks.count++; return await compare(...args) }) as unknown as typeof compare
+  const counted = async (...args: Parameters<typeof compare>) => { checks.count++; return await compare(...args) }
+  bcrypt.compare = counted as unknown as typeof compare
   await hasher.calibrate([bcryptHash, argonHash, await bcrypt.hash('other', 4), 'unreadable'])
   t.equal(timing.has('bcrypt$04'), true)
   t.equal(timing.has('argon2id$v=19$m=8,p=1,t=1'), true, 'the dummy kind')

@@ -41,7 +41,8 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
   t.equal(created.status, 201)
   const carol = (await (await token(base, 'carol', 'carol-password')).json() as { access_token: string }).access_token
   const item = await fetch(`${base}/items`, {
-    method: 'POST', headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' })
+    method: 'POST', headers: { authorization: `Bearer ${carol}`,
+      'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' })
   })
   t.equal(item.status, 201)
 
@@ -50,7 +51,8 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
   const logged = first.logs.length
   const socket = connect(port, '127.0.0.1')
   await once(socket, 'connect')
-  socket.write(`POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`)
+  socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+    `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`)
   let answer = ''
   socket.setEncoding('utf8').on('data', (chunk: string) => { answer += chunk })
   await first.waitForLog((line) => line.msg === 'incoming request' && (line.req as { url?: string }).url === '/token', logged)
@@ -74,9 +76,11 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
   base = await listening(second)
   const again = await token(base, 'carol', 'carol-password')
   t.equal(again.status, 200, 'the user survived')
-  const items = await fetch(`${base}/items`, { headers: { authorization: `Bearer ${(await again.json() as { access_token: string }).access_token}` } })
+  const items = await fetch(`${base}/items`,
+    { headers: { authorization: `Bearer ${(await again.json() as { access_token: string }).access_token}` } })
   t.match(await items.json(), { total: 1, items: [{ name: 'kept', owner: 'carol' }] }, 'the item survived')
-  t.equal((await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${carol}` } })).status, 200, 'a token from before the restart still works')
+  t.equal((await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${carol}` } })).status, 200,
+    'a token from before the restart still works')
   second.child.kill('SIGINT')
   await second.waitForLog((line) => line.msg === 'shutting down' && line.signal === 'SIGINT')
   t.equal((await second.exited).code, 0, 'SIGINT exits 0 too')
@@ -107,7 +111,8 @@ t.test('a second signal exits at once, without waiting for requests in flight', 
 const BAD_CONFIG: Array<[string, Record<string, string>, RegExp]> = [
   ['a JWT_SECRET under 32 bytes', { JWT_SECRET: 'short' }, /^Configuration error: JWT_SECRET: must be at least 32 bytes\n$/],
   ['a METRICS_PORT equal to PORT', { PORT: '3999', METRICS_PORT: '3999' }, /^Configuration error: METRICS_PORT: must differ from PORT \(both are 3999\)\n$/],
-  ['NODE_ENV=production without a secret or key', { JWT_SECRET: '', NODE_ENV: 'production', DEMO_USERS: 'false' }, /^Configuration error: JWT_SECRET: NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE\n$/]
+  ['NODE_ENV=production without a secret or key', { JWT_SECRET: '', NODE_ENV: 'production', DEMO_USERS: 'false' },
+    /^Configuration error: JWT_SECRET: NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE\n$/]
 ]
 for (const [name, env, line] of BAD_CONFIG) {
   t.test(`${name} exits 1 with one line naming the variable`, async (t) => {

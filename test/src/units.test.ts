@@ -2,6 +2,7 @@ import t from 'tap'
 import { scopesFor, seesAllItems, isRole, isScope } from '../../src/policy.js'
 import { bearerToken, claimsProblem, makeJti, parseJti } from '../../src/tokens.js'
 import { createPasswordHasher, defaultHashingSlots, HasherBusyError, threadPoolSize } from '../../src/passwords.js'
+import { unavailable } from '../../src/unavailable.js'
 
 // API.md "Policy": the role → scope table.
 t.test('scopesFor follows the policy table', async (t) => {
@@ -90,7 +91,7 @@ t.test('a check that waits longer than maxWaitMs for a slot is refused, and leav
   t.equal(hasher.saturated(), false, 'one running, one of four queued')
   const error = await waiter.then(() => undefined, (err: unknown) => err)
   t.ok(error instanceof HasherBusyError)
-  t.match(error, { statusCode: 503, headers: { 'retry-after': '1' } })
+  t.match(unavailable(error, 'req-1'), { statusCode: 503, headers: { 'retry-after': '1' } }, 'answered 503 with Retry-After')
   const hash = await running
   t.equal(await hasher.verify(hash, 'pw'), true, 'the slot was released to nobody and serves the next check')
 })

@@ -19,14 +19,17 @@ function problemsOf (data: unknown): readonly string[] {
 
 t.test("FastAPI's fake_users_db becomes users with their bcrypt hashes, roles and disabled flags", async (t) => {
   t.same(parseFastApiUsers(FIXTURE), [
-    { username: 'johndoe', full_name: 'John Doe', email: 'johndoe@example.com', password_hash: JOHNDOE.hashed_password, roles: ['admin'], disabled: false },
-    { username: 'alice', full_name: 'Alice Chains', email: 'alicechains@example.com', password_hash: fixture.alice!.hashed_password, roles: ['client'], disabled: true }
+    { username: 'johndoe', full_name: 'John Doe', email: 'johndoe@example.com', password_hash: JOHNDOE.hashed_password, roles: ['admin'],
+      disabled: false },
+    { username: 'alice', full_name: 'Alice Chains', email: 'alicechains@example.com', password_hash: fixture.alice!.hashed_password,
+      roles: ['client'], disabled: true }
   ])
 })
 
 t.test('null or absent full_name, email and disabled are accepted, as in the FastAPI models', async (t) => {
   const { full_name: _f, email: _e, disabled: _d, ...bare } = JOHNDOE
-  t.match(parseFastApiUsers(JSON.stringify({ johndoe: { ...JOHNDOE, full_name: null, email: null, disabled: null }, bare: { ...bare, username: 'bare' } })), [
+  t.match(parseFastApiUsers(JSON.stringify({ johndoe: { ...JOHNDOE, full_name: null, email: null, disabled: null },
+    bare: { ...bare, username: 'bare' } })), [
     { username: 'johndoe', full_name: null, email: null, disabled: false },
     { username: 'bare', disabled: false }
   ])
@@ -68,7 +71,8 @@ t.test('each problem names its user and field, and every problem of the file is 
 
 t.test('a very long key is shortened in messages', async (t) => {
   const key = 'k'.repeat(200)
-  t.same(problemsOf({ [key]: { ...JOHNDOE, username: key } }), [`user "${'k'.repeat(64)}…": username must match pattern "^[a-z0-9][a-z0-9_.-]{2,31}$"`])
+  t.same(problemsOf({ [key]: { ...JOHNDOE, username: key } }),
+    [`user "${'k'.repeat(64)}…": username must match pattern "^[a-z0-9][a-z0-9_.-]{2,31}$"`])
 })
 
 // Issue 12.5: a hash too costly to verify would let one login hold a hashing slot for seconds, or exhaust memory.
@@ -84,7 +88,8 @@ t.test('hashes whose cost exceeds the limits are refused, each with its reason',
     lanes: argon2('m=19456,t=2,p=9'),
     nolanes: argon2('m=19456,t=2,p=0')
   }
-  const data = Object.fromEntries(Object.entries(entries).map(([name, hash]) => [name, { ...JOHNDOE, username: name, hashed_password: hash }]))
+  const data = Object.fromEntries(Object.entries(entries).map(([name, hash]) => [name,
+    { ...JOHNDOE, username: name, hashed_password: hash }]))
   t.same(problemsOf(data), [
     'user "bcrypt15": hashed_password bcrypt cost 15 is above 14',
     'user "bcrypt31": hashed_password bcrypt cost 31 is above 14',
@@ -101,6 +106,7 @@ t.test('hashes at the limits are accepted', async (t) => {
     bcrypt: JOHNDOE.hashed_password!.toString().replace(/^\$2b\$12\$/, '$2b$14$'),
     argon: '$argon2id$v=19$m=262144,t=10,p=8$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g'
   }
-  const data = Object.fromEntries(Object.entries(atLimits).map(([name, hash]) => [`${name}-user`, { ...JOHNDOE, username: `${name}-user`, hashed_password: hash }]))
+  const data = Object.fromEntries(Object.entries(atLimits).map(([name, hash]) => [`${name}-user`,
+    { ...JOHNDOE, username: `${name}-user`, hashed_password: hash }]))
   t.equal(parseFastApiUsers(JSON.stringify(data)).length, 2)
 })

@@ -20,7 +20,8 @@ t.test('problems are worded per field: missing, unknown, format, pattern, length
 })
 
 t.test('a nullable field reports its first error only, not the "must be null" of the union', async (t) => {
-  t.same(createValidator(CreateUserSchema)({ username: 'alice', password: 'long enough', roles: [], full_name: 5 }).problems, ['full_name must be string'])
+  t.same(createValidator(CreateUserSchema)({ username: 'alice', password: 'long enough', roles: [], full_name: 5 }).problems,
+    ['full_name must be string'])
 })
 
 t.test('nested fields are named with dots, and a wrong top-level type is named "value"', async (t) => {

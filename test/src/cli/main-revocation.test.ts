@@ -2,18 +2,18 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { main } from '../../src/cli-main.js'
-import { openStore } from '../../src/store/store.js'
-import { hashRefreshToken } from '../../src/tokens.js'
-import { buildTestApp, call } from '../helper.js'
-import { grant, refresh } from '../oauth-helpers.js'
+import { main } from '../../../src/cli/main.js'
+import { openStore } from '../../../src/store/store.js'
+import { hashRefreshToken } from '../../../src/tokens.js'
+import { buildTestApp, call } from '../../helper.js'
+import { grant, refresh } from '../../oauth-helpers.js'
 
 // API.md "Authentication and authorization", last paragraph: a token issued before a change "whichever
 // instance or tool (the command line included) made the change" is refused; a deleted user's tokens never
 // authorize anything again, also after a new user is created under the same name, "and neither does that
 // user's refresh token".
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/fastapi-users.json', import.meta.url))
+const FIXTURE = fileURLToPath(new URL('../../fixtures/fastapi-users.json', import.meta.url))
 const REVOKED = 'Bearer error="invalid_token", error_description="The access token was revoked"'
 const INVALID_GRANT = { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' }
 // How long a running server may keep a user's state before it re-reads the database (README "Command line").

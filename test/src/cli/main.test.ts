@@ -4,14 +4,16 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { main, USAGE, type CliInput } from '../../src/cli-main.js'
-import { createPasswordHasher } from '../../src/passwords.js'
-import { openSqliteStore } from '../../src/store/sqlite/store.js'
-import type { UsersRepository } from '../../src/store/users.js'
-import { buildTestApp, tokenRequest } from '../helper.js'
+import type { CliInput } from '../../../src/cli/io.js'
+import { main } from '../../../src/cli/main.js'
+import { USAGE } from '../../../src/cli/usage.js'
+import { createPasswordHasher } from '../../../src/passwords.js'
+import { openSqliteStore } from '../../../src/store/sqlite/store.js'
+import type { UsersRepository } from '../../../src/store/users.js'
+import { buildTestApp, tokenRequest } from '../../helper.js'
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/fastapi-users.json', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const FIXTURE = fileURLToPath(new URL('../../fixtures/fastapi-users.json', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const NOW = Date.parse('2026-01-02T03:04:05.000Z')
 
 /** A fake terminal: what the CLI types into, with raw mode recorded. */
@@ -116,17 +118,32 @@ t.test('a bad configuration exits 1 naming the variable', async (t) => {
 
 t.test('user add reads the password from the first line of standard input', async (t) => {
   const { cli, repository } = setup(t)
-  const run = await cli(['user', 'add', 'alice', '--roles', 'client,admin', '--email', 'alice@example.com', '--full-name', 'Alice Chains', '--disabled'], { stdin: 'correct horse\r\nignored\n' })
+  const run = await cli(['user', 'add', 'alice', '--roles', 'client,admin', '--email', 'alice@example.com', '--full-name', 'Alice Chains',
+    '--disabled'], { stdin: 'correct horse\r\nignored\n' })
   t.same(run, { code: 0, stdout: 'Created user alice (roles: client, admin).\n', stderr: '' })
   const alice = await repository().find('alice')
-  t.match(alice, { username: 'alice', roles: ['client', 'admin'], email: 'alice@example.com', full_name: 'Alice Chains', disabled: true, created_at: new Date(NOW).toISOString() })
+  t.match(alice, { username: 'alice', roles: ['client', 'admin'], email: 'alice@example.com', full_name: 'Alice Chains', disabled: true,
+    created_at: new Date(NOW).toISOString() })
   t.match(alice?.password_hash, /^\$argon2id\$/)
   t.equal(await createPasswordHasher({ cost: 'test' }).verify(alice!.password_hash, 'correct horse'), true)
 })
 
-t.test('user add takes a password without a final newline, and the defaults: no email, no full name, enabled; roles may be empty', async (t) => {
+// SECURITY.md: real passwords are hashed at OWASP's argon2id parameters; only tests ask for less.
+t.test('without a hash cost, user add stores an argon2id hash at OWASP\'s parameters', async (t) => {
+  const { env, repository } = setup(t)
+  const stdin = new PassThrough()
+  stdin.end('correct horse\n')
+  const code = await main(['user', 'add', 'carol', '--roles', 'client'],
+    { env, stdin, stdout: new Output(), stderr: new Output(), now: () => NOW })
+  t.equal(code, 0)
+  t.match((await repository().find('carol'))?.password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, '19 MiB, p=1, t=2')
+})
+
+t.test('user add takes a password without a final newline, and the defaults: no email, no full name, enabled; ' +
+  'roles may be empty', async (t) => {
   const { cli, repository } = setup(t)
-  t.same(await cli(['user', 'add', 'bob', '--roles', ''], { stdin: 'correct horse' }), { code: 0, stdout: 'Created user bob (roles: none).\n', stderr: '' })
+  t.same(await cli(['user', 'add', 'bob', '--roles', ''], { stdin: 'correct horse' }),
+    { code: 0, stdout: 'Created user bob (roles: none).\n', stderr: '' })
   const bob = await repository().find('bob')
   t.match(bob, { email: null, full_name: null, disabled: false, roles: [] })
   t.equal(await createPasswordHasher({ cost: 'test' }).verify(bob!.password_hash, 'correct horse'), true)
@@ -184,7 +201,8 @@ t.test('user add checks the username, roles and email with the API rules before 
     [['user', 'add', 'Al', '--roles', 'client'], 'error: username must match pattern "^[a-z0-9][a-z0-9_.-]{2,31}$"\n'],
     [['user', 'add', 'alice', '--roles', 'client,root'], 'error: role "root" does not exist (roles: admin, client)\n'],
     [['user', 'add', 'alice', '--roles', 'client,client'], 'error: roles must NOT have duplicate items (items ## 0 and 1 are identical)\n'],
-    [['user', 'add', 'alice', '--roles', 'client', '--email', 'nope', '--full-name', ''], 'error: email must match format "email"; full_name must NOT have fewer than 1 characters\n']
+    [['user', 'add', 'alice', '--roles', 'client', '--email', 'nope', '--full-name', ''],
+      'error: email must match format "email"; full_name must NOT have fewer than 1 characters\n']
   ]
   for (const [argv, message] of cases) {
     const terminal = new FakeTerminal()
@@ -197,7 +215,8 @@ t.test('user add refuses a username that exists, before asking for a password', 
   const { cli, repository } = setup(t)
   await repository().create({ username: 'alice', password_hash: 'x', roles: ['client'] }, new Date(NOW))
   const terminal = new FakeTerminal()
-  t.same(await cli(['user', 'add', 'alice', '--roles', 'admin'], { terminal }), { code: 1, stdout: '', stderr: 'error: user "alice" already exists\n' })
+  t.same(await cli(['user', 'add', 'alice', '--roles', 'admin'], { terminal }),
+    { code: 1, stdout: '', stderr: 'error: user "alice" already exists\n' })
   t.same(terminal.rawModes, [])
 })
 
@@ -205,7 +224,8 @@ t.test('user add fails cleanly when the username is taken while the password is 
   const { env, repository } = setup(t)
   const terminal = new FakeTerminal()
   const stderr = new Output()
-  const running = main(['user', 'add', 'alice', '--roles', 'admin'], { env, stdin: terminal, stdout: new Output(), stderr, hashCost: 'test' })
+  const running = main(['user', 'add', 'alice', '--roles', 'admin'],
+    { env, stdin: terminal, stdout: new Output(), stderr, hashCost: 'test' })
   await stderr.written('Password: ')
   await repository().create({ username: 'alice', password_hash: 'x', roles: ['client'] }, new Date(NOW))
   terminal.write('correct horse\rcorrect horse\r')
@@ -217,7 +237,8 @@ t.test('user list prints a table, or says that the database has no users', async
   const { cli, databasePath, repository } = setup(t)
   t.same(await cli(['user', 'list']), { code: 0, stdout: `No users in ${databasePath}.\n`, stderr: '' })
   const users = repository()
-  await users.create({ username: 'johndoe', password_hash: 'x', roles: ['admin'], email: 'johndoe@example.com', full_name: 'John Doe' }, new Date(NOW))
+  await users.create({ username: 'johndoe', password_hash: 'x', roles: ['admin'], email: 'johndoe@example.com', full_name: 'John Doe' },
+    new Date(NOW))
   await users.create({ username: 'alice', password_hash: 'x', roles: [], disabled: true }, new Date(NOW))
   t.same(await cli(['user', 'list']), {
     code: 0,
@@ -233,7 +254,8 @@ t.test('user list prints a table, or says that the database has no users', async
 
 t.test('user list does not pass terminal control characters through', async (t) => {
   const { cli, repository } = setup(t)
-  await repository().create({ username: 'mallory', password_hash: 'x', roles: ['client'], full_name: 'Mal\u001b]0;pwned\u0007lory\u009b' }, new Date(NOW))
+  await repository().create({ username: 'mallory', password_hash: 'x', roles: ['client'], full_name: 'Mal\u001b]0;pwned\u0007lory\u009b' },
+    new Date(NOW))
   const run = await cli(['user', 'list'])
   t.match(run.stdout, 'Mal\ufffd]0;pwned\ufffdlory\ufffd')
   t.notMatch(run.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
@@ -253,12 +275,16 @@ t.test('user set-roles replaces the roles, checked like the API', async (t) => {
   const { cli, repository } = setup(t)
   const users = repository()
   const { token_generation: start } = await users.create({ username: 'bob', password_hash: 'x', roles: ['client'] }, new Date(NOW))
-  t.same(await cli(['user', 'set-roles', 'bob', 'admin, client']), { code: 0, stdout: 'User bob now has roles: admin, client; its earlier tokens stop working.\n', stderr: '' })
+  t.same(await cli(['user', 'set-roles', 'bob', 'admin, client']),
+    { code: 0, stdout: 'User bob now has roles: admin, client; its earlier tokens stop working.\n', stderr: '' })
   t.match(await users.find('bob'), { roles: ['admin', 'client'], token_generation: start + 1 })
-  t.same(await cli(['user', 'set-roles', 'bob', '']), { code: 0, stdout: 'User bob now has roles: none; its earlier tokens stop working.\n', stderr: '' })
+  t.same(await cli(['user', 'set-roles', 'bob', '']), { code: 0,
+    stdout: 'User bob now has roles: none; its earlier tokens stop working.\n', stderr: '' })
   t.match(await users.find('bob'), { roles: [] })
-  t.same(await cli(['user', 'set-roles', 'bob', 'root']), { code: 1, stdout: '', stderr: 'error: role "root" does not exist (roles: admin, client)\n' })
-  t.same(await cli(['user', 'set-roles', 'bob', 'admin,admin']), { code: 1, stdout: '', stderr: 'error: roles must NOT have duplicate items (items ## 0 and 1 are identical)\n' })
+  t.same(await cli(['user', 'set-roles', 'bob', 'root']), { code: 1, stdout: '',
+    stderr: 'error: role "root" does not exist (roles: admin, client)\n' })
+  t.same(await cli(['user', 'set-roles', 'bob', 'admin,admin']),
+    { code: 1, stdout: '', stderr: 'error: roles must NOT have duplicate items (items ## 0 and 1 are identical)\n' })
   t.match(await users.find('bob'), { roles: [] })
 })
 
@@ -282,10 +308,12 @@ t.test('user import creates the FastAPI users with their bcrypt hashes', async (
   t.same(await cli(['user', 'import', FIXTURE]), {
     code: 0,
     stderr: '',
-    stdout: 'Imported 2 users: johndoe, alice.\nThey log in with their existing passwords; each hash is replaced by argon2id at the first login.\n'
+    stdout: 'Imported 2 users: johndoe, alice.\nThey log in with their existing passwords; ' +
+      'each hash is replaced by argon2id at the first login.\n'
   })
   const users = repository()
-  t.match(await users.find('johndoe'), { roles: ['admin'], disabled: false, email: 'johndoe@example.com', full_name: 'John Doe', password_hash: /^\$2b\$12\$/ })
+  t.match(await users.find('johndoe'), { roles: ['admin'], disabled: false, email: 'johndoe@example.com', full_name: 'John Doe',
+    password_hash: /^\$2b\$12\$/ })
   t.match(await users.find('alice'), { roles: ['client'], disabled: true, password_hash: /^\$2b\$12\$/ })
 })
 
@@ -320,14 +348,16 @@ t.test('user import of a file naming an existing user imports nothing', async (t
   const { cli, repository } = setup(t)
   const users = repository()
   await users.create({ username: 'alice', password_hash: 'x', roles: ['admin'] }, new Date(NOW))
-  t.same(await cli(['user', 'import', FIXTURE]), { code: 1, stdout: '', stderr: `error: ${FIXTURE}: nothing was imported: Username "alice" is taken\n` })
+  t.same(await cli(['user', 'import', FIXTURE]), { code: 1, stdout: '',
+    stderr: `error: ${FIXTURE}: nothing was imported: Username "alice" is taken\n` })
   t.equal(await users.find('johndoe'), undefined)
   t.equal(await users.count(), 1)
 })
 
 t.test('user import of a missing file exits 1 naming it', async (t) => {
   const { cli } = setup(t)
-  t.same(await cli(['user', 'import', '/nonexistent/users.json']), { code: 1, stdout: '', stderr: "error: cannot read the file: ENOENT: no such file or directory, open '/nonexistent/users.json'\n" })
+  t.same(await cli(['user', 'import', '/nonexistent/users.json']),
+    { code: 1, stdout: '', stderr: "error: cannot read the file: ENOENT: no such file or directory, open '/nonexistent/users.json'\n" })
 })
 
 // The issue's round trip: import the FastAPI example users, log in with their old passwords, see argon2id stored.
@@ -348,7 +378,8 @@ t.test('imported FastAPI users log in with their old passwords, and the first lo
 
   const again = await tokenRequest(app, { username: 'johndoe', password: 'secret' })
   t.equal(again.statusCode, 200, 'the argon2id hash verifies the same password')
-  const me = await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${again.json<{ access_token: string }>().access_token}` } })
+  const me = await app.inject({ method: 'GET', url: '/users/me',
+    headers: { authorization: `Bearer ${again.json<{ access_token: string }>().access_token}` } })
   t.same(me.json(), { username: 'johndoe', email: 'johndoe@example.com', full_name: 'John Doe', disabled: false, roles: ['admin'] })
 
   // API.md "Tokens": a disabled user is refused only after a correct password.
@@ -361,7 +392,8 @@ t.test('the secure-api entry point runs as a process: exit codes and a password 
   const { env, repository } = setup(t)
   // The same Node options and environment as this test (tap's TypeScript loader), so the source runs as is.
   async function run (argv: string[], stdin: string): Promise<Run> {
-    const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/cli.ts'), ...argv], { env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env } })
+    const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/cli.ts'), ...argv],
+      { env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env } })
     child.stdin.end(stdin)
     let stdout = ''
     let stderr = ''
@@ -371,7 +403,8 @@ t.test('the secure-api entry point runs as a process: exit codes and a password 
     return { code, stdout, stderr }
   }
   // Two processes at once: each spends seconds loading the TypeScript sources.
-  const [added, failed] = await Promise.all([run(['user', 'add', 'dave', '--roles', 'client'], 'correct horse\n'), run(['user', 'delete', 'nobody'], '')])
+  const [added, failed] = await Promise.all([run(['user', 'add', 'dave', '--roles', 'client'], 'correct horse\n'), run(['user', 'delete',
+    'nobody'], '')])
   t.same(added, { code: 0, stdout: 'Created user dave (roles: client).\n', stderr: '' })
   // The real cost, not the tests' cheap one: OWASP's argon2id parameters.
   t.match((await repository().find('dave'))?.password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
