@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { RSS_LIMIT_MB, SLOPE_LIMIT_MB_PER_MIN, curve, lastHalfSlope, startCommand, type Sample } from '../../bench/soak-report.js'
@@ -37,9 +38,21 @@ t.test('startCommand reads npm start\'s variables, node flags and entry file', a
   t.throws(() => startCommand('A=1'), /npm start is not/)
 })
 
+const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+
 t.test('package.json\'s start script is one the soak can run', async (t) => {
-  const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
   const start = startCommand(scripts.start as string)
   t.equal(start.entry, 'dist/src/main.cjs')
   t.equal(scripts.soak, 'node dist/bench/soak.js')
+})
+
+// Issue 12, soak: V8 sizes its heap growing factor by the heap limit (4 above 2 GiB, 1.4 at 512 MiB);
+// at 4 an idle-looking 25 MB of live data let the heap, and RSS, climb past 110 MB under load.
+t.test('npm start\'s node flags cap V8\'s old space at 512 MiB and its semi-spaces at 8 MiB', async (t) => {
+  const { nodeFlags } = startCommand(scripts.start as string)
+  const script = 'const v8 = require("node:v8"); process.stdout.write(JSON.stringify({ limit: v8.getHeapStatistics().heap_size_limit }))'
+  const { limit } = JSON.parse(execFileSync(process.execPath, [...nodeFlags, '-e', script], { env: { PATH: process.env.PATH ?? '' } }).toString()) as { limit: number }
+  const MiB = 1024 * 1024
+  // heap_size_limit is old space plus the young generation's share: 512 + 3 × 8 (semi-spaces) at most.
+  t.ok(limit >= 512 * MiB && limit <= (512 + 3 * 8) * MiB, `heap limit ${limit / MiB} MiB`)
 })
