@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -10,6 +11,15 @@ import packageJson from '../package.json' with { type: 'json' }
 export const SECURITY_SCHEME = 'OAuth2PasswordBearer'
 
 /**
+ * The one inline style Swagger UI writes: the `<style>` element inside the top bar's SVG logo
+ * (swagger-ui-standalone-preset.js). Chromium blocks it under `style-src 'self'` and logs a CSP
+ * violation (issue 12.9), so the policy admits exactly this text by its hash (CSP3 §8.3). Style
+ * attributes need no allowance: React sets them through the CSSOM, which CSP does not govern.
+ */
+export const SWAGGER_UI_INLINE_STYLE = '.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}'
+const SWAGGER_UI_STYLE_HASH = `'sha256-${createHash('sha256').update(SWAGGER_UI_INLINE_STYLE).digest('base64')}'`
+
+/**
  * Swagger UI's pages load only their own scripts and styles from /docs/static (no inline script:
  * @fastify/swagger-ui ships none), draw icons from data: URIs and call this API. No
  * upgrade-insecure-requests: the server speaks plain HTTP unless a proxy adds TLS.
@@ -17,7 +27,7 @@ export const SECURITY_SCHEME = 'OAuth2PasswordBearer'
 export const DOCS_CSP = [
   "default-src 'self'", "base-uri 'self'", "connect-src 'self'", "font-src 'self' data:", "form-action 'self'",
   "frame-ancestors 'none'", "img-src 'self' data:", "object-src 'none'", "script-src 'self'", "script-src-attr 'none'",
-  "style-src 'self'"
+  `style-src 'self' ${SWAGGER_UI_STYLE_HASH}`
 ].join('; ')
 
 const DESCRIPTION = `Authenticated HTTP API. Get a token from \`POST /token\` (OAuth 2.0 password grant),

@@ -35,16 +35,47 @@ export interface AppOptions {
   hashCost?: HashCost
   /** Clock in milliseconds, for tests that move time. */
   now?: () => number
+  /** Milliseconds for a request's headers and body to arrive, else 408 (API.md "Running": 30 s). */
+  requestTimeout?: number
+  /** Milliseconds an idle keep-alive connection stays open between requests. */
+  keepAliveTimeout?: number
+  /**
+   * Milliseconds a connection may stay silent in either direction (a client that stops reading a
+   * large answer); twice requestTimeout by default, so a late request still gets its 408 first.
+   */
+  connectionTimeout?: number
 }
 
+/** API.md "Running": a request whose headers and body have not fully arrived within 30 s is answered 408. */
+export const REQUEST_TIMEOUT = 30_000
+/**
+ * Fastify's own default, kept on purpose: longer than the 60 s idle timeout of common load
+ * balancers, so the server never closes a connection that a balancer is about to reuse.
+ */
+export const KEEP_ALIVE_TIMEOUT = 72_000
+
 /** Builds the app, un-booted: `listen`, `inject` and `ready` boot it. No I/O happens here. */
-export function buildApp ({ config, logger, hashCost = 'owasp', now = Date.now }: AppOptions): FastifyInstance {
+export function buildApp ({
+  config, logger, hashCost = 'owasp', now = Date.now,
+  requestTimeout = REQUEST_TIMEOUT, keepAliveTimeout = KEEP_ALIVE_TIMEOUT, connectionTimeout = 2 * requestTimeout
+}: AppOptions): FastifyInstance {
+  for (const [name, value] of Object.entries({ requestTimeout, keepAliveTimeout, connectionTimeout })) {
+    // Fastify reads 0 as "never": exactly the slow-client hole these close (issue 12.4).
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive number of milliseconds`)
+  }
   const logging = loggerOptions(config, logger)
   const app = Fastify({
     logger: logging,
     // One access line per request, and request.log's child logger built only when used (plugins/access-log.ts).
     ...(logging === false ? {} : { logController: new AccessLog(), childLoggerFactory: lazyChildLogger }),
     bodyLimit: 1024 * 1024,
+    // Node answers 408 once headers or body are late (headersTimeout, requestTimeout; a connection that
+    // sends nothing at all included), but looks only every connectionsCheckingInterval: 30 s by
+    // default, which would let a slow request last up to 60 s.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, Math.ceil(requestTimeout / 4)) },
+    connectionTimeout,
+    keepAliveTimeout,
     return503OnClosing: true,
     // request.ip, which the login throttle and the rate limit key on, is the client's only behind a trusted proxy.
     trustProxy: config.trustProxy

@@ -10,9 +10,14 @@ export const MessageSchema = Type.Object({ message: Type.String() })
 
 export const StatusSchema = Type.Object({ status: Type.Literal('ok') })
 
+/**
+ * API.md "Routes": `offset` 0..2⁵³−1. Above that (1e21, Infinity) a JavaScript number is still an
+ * "integer" to Ajv, but it reaches SQLite as a double it cannot use as an OFFSET (a 500); up to
+ * 2⁵³−1 every value is exact, and a page past the end is simply empty.
+ */
 export const PageQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  offset: Type.Integer({ minimum: 0, default: 0 })
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })
 }, { additionalProperties: false })
 export type PageQuery = Static<typeof PageQuerySchema>
 

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { assertBuilt } from '../dist.js'
 
-// The smoke run spawns the compiled benchmark against the compiled server (`npm ci` builds both),
-// so it takes a while: about 2 s per scenario plus the servers' start, their argon2 logins and 20,000 seeded users.
+// The smoke run spawns the compiled benchmark against the compiled servers (`npm test` builds them
+// first, and the test refuses a dist/ older than the sources), so it takes a while: about 2 s per
+// scenario plus the servers' start, their argon2 logins and 20,000 seeded users.
 t.setTimeout(120_000)
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -54,7 +56,7 @@ function tableRows (markdown: string): Map<string, string[]> {
 }
 
 t.test('the smoke run of the benchmark measures every scenario, with no errors outside /token', async (t) => {
-  await access(BENCH).catch(() => { throw new Error(`${BENCH} is missing: run \`npm run build\` first`) })
+  assertBuilt()
   const folder = await mkdtemp(join(tmpdir(), 'bench-smoke-'))
   t.teardown(() => rm(folder, { recursive: true, force: true }))
   const out = join(folder, 'results.md')

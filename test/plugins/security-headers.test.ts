@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
+import { SWAGGER_UI_INLINE_STYLE } from '../../plugins/docs.js'
 import { buildTestApp } from '../helper.js'
 
 function directives (header: unknown): Map<string, string[]> {
@@ -62,7 +64,16 @@ t.test('Swagger UI at /docs loads under its policy: only same-origin scripts and
   const page = await app.inject({ method: 'GET', url: '/docs/' })
   t.equal(page.statusCode, 200)
   t.match(page.headers['content-type'], /^text\/html/)
+  // Issue 12.9: exactly this policy; the one inline style Swagger UI needs is admitted by its hash.
+  const logoHash = `'sha256-${createHash('sha256').update(SWAGGER_UI_INLINE_STYLE).digest('base64')}'`
+  t.equal(logoHash, "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='", 'the hash Chromium names for the blocked style')
+  t.equal(page.headers['content-security-policy'], [
+    "default-src 'self'", "base-uri 'self'", "connect-src 'self'", "font-src 'self' data:", "form-action 'self'",
+    "frame-ancestors 'none'", "img-src 'self' data:", "object-src 'none'", "script-src 'self'", "script-src-attr 'none'",
+    `style-src 'self' ${logoHash}`
+  ].join('; '))
   const csp = directives(page.headers['content-security-policy'])
+  t.notOk(csp.get('style-src')?.some((source) => /unsafe/.test(source)), 'no unsafe-inline or unsafe-hashes for styles')
   const scriptSrc = csp.get('script-src')
   t.same(scriptSrc, ["'self'"], 'no unsafe-inline or unsafe-eval for scripts')
   t.same(csp.get('script-src-attr'), ["'none'"])
@@ -93,4 +104,19 @@ t.test('Swagger UI at /docs loads under its policy: only same-origin scripts and
   const initializer = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' })
   t.match(initializer.body, /resolveUrl\('\.\/json'\)/, 'the document comes from this origin')
   t.equal(directives(initializer.headers['content-security-policy']).get('script-src')?.join(' '), "'self'")
+})
+
+// Issue 12.9: the hash in the policy matches the only inline style the shipped scripts create, so an
+// upgrade of Swagger UI that changes or adds one fails here, before a browser blocks it.
+t.test('the only <style> element Swagger UI\'s scripts create is the one the /docs policy admits by hash', async (t) => {
+  const app = buildTestApp(t)
+  const created: string[] = []
+  for (const script of ['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-initializer.js']) {
+    const res = await app.inject({ method: 'GET', url: `/docs/static/${script}` })
+    t.equal(res.statusCode, 200, script)
+    for (const [, text = ''] of res.body.matchAll(/createElement\("style",[^,]*,"([^"]*)"/g)) created.push(text)
+    // A style attribute set as markup is governed by CSP; one set through the CSSOM (React's way) is not.
+    t.notMatch(res.body, /\.setAttribute\("style"/, `${script} sets no style attribute as markup`)
+  }
+  t.same(created, [SWAGGER_UI_INLINE_STYLE])
 })

@@ -46,7 +46,7 @@ t.test('the Dockerfile builds with dev dependencies and runs the pruned result, 
   t.same(runs, ['npm ci --no-audit --no-fund', 'npm prune --omit=dev --no-audit --no-fund'])
   const last = (keyword: string): string => runtime?.instructions.filter((i) => i.keyword === keyword).pop()?.args ?? ''
   t.equal(last('USER'), '1000:1000')
-  t.match(commandOf(last('CMD')), ['node', '--max-semi-space-size=8', 'dist/src/main.cjs'])
+  t.match(commandOf(last('CMD')), ['node', '--max-semi-space-size=8', '--max-old-space-size=512', 'dist/src/main.cjs'])
   t.match(last('HEALTHCHECK'), /^--interval=\S+ .*CMD \[.*\/health/)
   t.ok(runtime?.instructions.filter((i) => i.keyword === 'COPY').every((i) => i.args.startsWith('--from=build ')),
     'the last stage copies only from the build')

@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { assertBuilt } from '../dist.js'
 import { TEST_SECRET } from '../helper.js'
 
-// `npm start` runs the compiled launcher (`npm ci` builds it); tsx would load ES modules, and so
+// `npm start` runs the compiled launcher (`npm test` builds it first); tsx would load ES modules, and so
 // start libuv's pool, before the launcher could size it.
 const LAUNCHER = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'dist', 'src', 'main.cjs')
 
@@ -44,6 +45,7 @@ async function launch (t: Test, env: Record<string, string>): Promise<Started> {
 
 // Issue 5: argon2 runs on libuv's pool, which `npm start` sizes for it.
 t.test('npm start sizes the thread pool for one hashing slot per core plus libuv\'s default 4', async (t) => {
+  assertBuilt()
   const cores = availableParallelism()
   const sized = await launch(t, {})
   t.match(sized.hashing, { hashingSlots: cores, threadPoolSize: cores + 4 }, 'as logged')
