@@ -13,6 +13,8 @@ async function errors (app: FastifyInstance): Promise<void> {
     }
     if (statusCode >= 500) {
       request.log.error({ err }, 'request failed')
+      // API.md "Several instances": an unreachable database is answered 503 with Retry-After.
+      if (statusCode === 503) reply.header('retry-after', '1')
       return reply.code(statusCode).send({ statusCode, error: statusCode === 503 ? 'Service Unavailable' : 'Internal Server Error', message: `Something went wrong; quote request id ${request.id}` })
     }
     // Only an error below 500 chooses its headers: a library's 5xx may carry an upstream response's.

@@ -10,6 +10,9 @@ export type PgQuery = PgSql | postgres.TransactionSql<{ bigint: number }>
  */
 export const SCHEMA_LOCK = 7_311_420_061
 
+/** The channel of the change feed (src/store/postgres/feed.ts), notified by the triggers below. */
+export const CHANGES_CHANNEL = 'secure_api_changes'
+
 // Append only: each entry (a list of statements) moves schema_version from N to N+1. The tables
 // and their meaning are SQLite's (src/store/sqlite/db.ts): times in milliseconds as bigint, except
 // the created_at timestamps; usernames compare and sort bytewise (COLLATE "C"), as in SQLite.
@@ -54,6 +57,38 @@ const MIGRATIONS: ReadonlyArray<readonly string[]> = [
      )`,
     'CREATE INDEX refresh_tokens_family_id ON refresh_tokens(family_id)',
     'CREATE INDEX refresh_tokens_expires_at ON refresh_tokens(expires_at)'
+  ],
+  // The change feed (API.md "Several instances"): a trigger, not the repositories, notifies, so a
+  // notification exists if and only if the write commits (NOTIFY is delivered at commit), whoever
+  // wrote: an instance, the command line, or someone in psql. What a notification carries is only
+  // what to forget: a username, or a revoked login with its time.
+  [
+    `CREATE FUNCTION notify_user_change() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP = 'DELETE' THEN
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', OLD.username)::text);
+       ELSE
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', NEW.username)::text);
+         IF TG_OP = 'UPDATE' AND OLD.username IS DISTINCT FROM NEW.username THEN
+           PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', OLD.username)::text);
+         END IF;
+       END IF;
+       RETURN NULL;
+     END $$`,
+    // An insert too: an instance may hold "no such user" for a name another one just created.
+    `CREATE TRIGGER users_changed AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION notify_user_change()`,
+    // Only what the user state holds (src/user-state.ts); an email change revokes nothing.
+    `CREATE TRIGGER users_state_changed AFTER UPDATE ON users FOR EACH ROW
+     WHEN (OLD.token_generation IS DISTINCT FROM NEW.token_generation OR OLD.roles IS DISTINCT FROM NEW.roles
+       OR OLD.disabled IS DISTINCT FROM NEW.disabled OR OLD.username IS DISTINCT FROM NEW.username)
+     EXECUTE FUNCTION notify_user_change()`,
+    `CREATE FUNCTION notify_login_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('l', NEW.id, 'r', NEW.revoked_at)::text);
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER refresh_family_revoked AFTER UPDATE ON refresh_families FOR EACH ROW
+     WHEN (NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL) EXECUTE FUNCTION notify_login_revoked()`
   ]
 ]
 
