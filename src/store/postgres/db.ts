@@ -89,6 +89,26 @@ const MIGRATIONS: ReadonlyArray<readonly string[]> = [
      END $$`,
     `CREATE TRIGGER refresh_family_revoked AFTER UPDATE ON refresh_families FOR EACH ROW
      WHEN (NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL) EXECUTE FUNCTION notify_login_revoked()`
+  ],
+  // Counters shared by the instances (src/store/postgres/counters.ts). UNLOGGED: not written to the
+  // WAL, so cheap to update, and emptied by a crash or a failover, which only resets the limits.
+  [
+    // A key's failed login times within its window, oldest first; at most LOGIN_MAX_FAILURES of them.
+    `CREATE UNLOGGED TABLE login_failures (
+       key text PRIMARY KEY,
+       times bigint[] NOT NULL,
+       refused boolean NOT NULL,
+       expires_at bigint NOT NULL
+     )`,
+    'CREATE INDEX login_failures_expires_at ON login_failures(expires_at)',
+    // One fixed window of requests per key (@fastify/rate-limit).
+    `CREATE UNLOGGED TABLE rate_limits (
+       key text PRIMARY KEY,
+       count integer NOT NULL,
+       started bigint NOT NULL,
+       expires_at bigint NOT NULL
+     )`,
+    'CREATE INDEX rate_limits_expires_at ON rate_limits(expires_at)'
   ]
 ]
 

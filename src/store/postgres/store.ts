@@ -2,6 +2,7 @@ import { DatabaseUnavailableError } from '../errors.js'
 import type { PostgresStore } from '../store.js'
 import { connect, describeUrl, migrate } from './db.js'
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from './feed.js'
+import { createCountersRepository } from './counters.js'
 import { createItemsRepository } from './items.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createUsersRepository } from './users.js'
@@ -26,6 +27,7 @@ export async function openPostgresStore (url: string, feedOptions: ChangeFeedOpt
     users: createUsersRepository(sql),
     items: createItemsRepository(sql),
     refreshTokens: createRefreshTokensRepository(sql),
+    counters: createCountersRepository(sql),
     // Other instances' and the command line's changes, pushed (LISTEN/NOTIFY): no query per request.
     changes,
     async checkReady () {
