@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import postgres from 'postgres'
 import { createChangeSignal, type ChangeSignal, type StoreChange } from '../changes.js'
-import { CHANGES_CHANNEL, type PgSql } from './db.js'
+import { CHANGES_CHANNEL, RECONNECT_BACKOFF, type PgSql } from './db.js'
 
 export interface ChangeFeedOptions {
   /** Milliseconds between this instance's heartbeats through the channel. */
@@ -77,6 +77,7 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
       max_lifetime: null,
       fetch_types: false,
       connect_timeout: 5,
+      backoff: RECONNECT_BACKOFF,
       onnotice: ignore,
       connection: { application_name: 'fastify-secure-api feed' },
       // Not in the driver's option types, but what its sql.listen() uses (postgres 3.4).
