@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -8,6 +8,14 @@ import { startPostgres } from '../postgres.js'
 import { send, startInstances, type Instance } from './instances.js'
 
 t.setTimeout(120_000)
+
+const MISSING = 'haproxy is not installed: the load balancer test needs it (Debian: apt-get install -y haproxy)'
+try {
+  execFileSync('haproxy', ['-v'], { stdio: 'ignore' })
+} catch {
+  t.fail(MISSING, { diagnostic: false })
+  process.exit(1)
+}
 
 // The example configuration of the README, as it is in the repository.
 const CONFIG = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'deploy', 'haproxy.cfg')
