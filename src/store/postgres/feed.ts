@@ -71,7 +71,7 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
   }
 
   function open (): PgSql {
-    return postgres(url, {
+    const client = postgres(url, {
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,
@@ -82,8 +82,10 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
       connection: { application_name: 'fastify-secure-api feed' },
       // Not in the driver's option types, but what its sql.listen() uses (postgres 3.4).
       ...{ onnotify: (channel: string, payload: string) => { if (channel === CHANGES_CHANNEL) receive(payload) } },
-      onclose: () => { lost() }
+      // A client replaced after a silent death closes later: that is no news about the new one.
+      onclose: () => { if (client === listener) lost() }
     }) as unknown as PgSql
+    return client
   }
 
   let listener = open()
