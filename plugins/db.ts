@@ -60,7 +60,7 @@ async function db (app: FastifyInstance, { path, url, demoUsers, now, accessToke
   // What another writer (the CLI, another instance) changed is forgotten, so the next request reads
   // it; a login revoked elsewhere is refused here too; after a gap in the feed, everything is read again.
   store.changes.subscribe((change) => {
-    if (change.loginId !== undefined) return logins.noteRevoked(change.loginId, change.revokedAt ?? now())
+    if (change.login !== undefined) return logins.noteRevoked(change.login.id, change.login.revokedAt)
     userState.forget(change.username)
     if (change.resync === true) return logins.load()
   })

@@ -1,5 +1,5 @@
 /**
- * What another writer changed: a user, a login (revoked at `revokedAt`), or (neither set) anything
+ * What another writer changed: a user, a login revoked (at `revokedAt`), or (neither set) anything
  * at all. A writer is another process on the same SQLite file (the CLI), or another instance on the
  * same PostgreSQL database; this process's own writes go through its repositories and update its
  * caches directly. `resync` says the feed reconnected: anything may have changed while it was down,
@@ -7,8 +7,7 @@
  */
 export interface StoreChange {
   username?: string
-  loginId?: string
-  revokedAt?: number
+  login?: { id: string, revokedAt: number }
   resync?: true
 }
 

@@ -28,7 +28,7 @@ export function parseChange (payload: string): StoreChange | { heartbeat: string
     const parsed = JSON.parse(payload) as { u?: unknown, l?: unknown, r?: unknown, h?: unknown }
     if (typeof parsed.h === 'string') return { heartbeat: parsed.h }
     if (typeof parsed.u === 'string') return { username: parsed.u }
-    if (typeof parsed.l === 'string' && typeof parsed.r === 'number') return { loginId: parsed.l, revokedAt: parsed.r }
+    if (typeof parsed.l === 'string' && typeof parsed.r === 'number') return { login: { id: parsed.l, revokedAt: parsed.r } }
   } catch {}
   return {}
 }
@@ -58,7 +58,8 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
   let lastBeat = 0
   let retryTimer: NodeJS.Timeout | undefined
 
-  const signal = createChangeSignal(() => {}, () => live)
+  // Nothing to poll: changes are pushed.
+  const signal = createChangeSignal(undefined, () => live)
 
   function receive (payload: string): void {
     const change = parseChange(payload)

@@ -43,7 +43,7 @@ async function killFeeds (sql: Sql): Promise<number> {
 
 t.test('notifications: parsed from what the triggers send, and anything else means "anything changed"', async (t) => {
   t.same(parseChange('{"u":"bob"}'), { username: 'bob' })
-  t.same(parseChange('{"l":"f1","r":5}'), { loginId: 'f1', revokedAt: 5 })
+  t.same(parseChange('{"l":"f1","r":5}'), { login: { id: 'f1', revokedAt: 5 } })
   t.same(parseChange('{"h":"x"}'), { heartbeat: 'x' })
   t.same(parseChange('{"l":"f1"}'), {})
   t.same(parseChange('not json'), {})
@@ -74,7 +74,7 @@ t.test('the triggers notify every revoking change made by hand, at commit only, 
   await expect('generation (a password change)', { username: 'carol' })
   await sql`INSERT INTO refresh_families (id, username, scope, generation, expires_at) VALUES ('f1', 'carol', 'items:read', 1, 9e12)`
   await sql`UPDATE refresh_families SET revoked_at = 1234 WHERE id = 'f1'`
-  await expect('a login revoked', { loginId: 'f1', revokedAt: 1234 })
+  await expect('a login revoked', { login: { id: 'f1', revokedAt: 1234 } })
   await sql`UPDATE refresh_families SET revoked_at = 5678 WHERE id = 'f1'`
   await sql.begin(async (tx) => {
     await tx`UPDATE users SET disabled = false WHERE username = 'carol'`
