@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -35,6 +36,8 @@ function childEnv (env: Record<string, string>): Record<string, string> {
 
 /** Starts one server process on a free port; killed when `t` ends. */
 export async function startInstance (t: Test, env: Record<string, string>): Promise<Instance> {
+  // A dist/ built before the change feed would test the old server: say so rather than measure it.
+  if (!existsSync(join(ROOT, 'dist', 'src', 'store', 'postgres', 'feed.js'))) throw new Error('dist/ is missing or older than the change feed: run `npm run build` first')
   const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
     env: childEnv({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...CLUSTER_ENV, ...env }),
     stdio: ['ignore', 'pipe', 'inherit']

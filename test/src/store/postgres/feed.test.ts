@@ -223,3 +223,37 @@ t.test('the listener killed and a login revoked during the gap: refused at once,
   await until(t, 'a live again', () => a.store.changes.live())
   t.equal((await call(a, bob, { method: 'GET', url: '/users/me' })).statusCode, 401, 'and after the resync')
 })
+
+// Issue 11 / API.md "Several instances": no query per authorized request while the feed is live.
+t.test('while the feed is live, authorized requests read nothing: they pass with the user and login tables locked', async (t) => {
+  const url = await cluster.createDatabase()
+  const app = buildTestApp(t, { env: { DATABASE_URL: url } })
+  const admin = await login(app, JOHNDOE)
+  t.equal((await call(app, admin, { method: 'GET', url: '/admin-only' })).statusCode, 200, 'the user state is cached')
+  const sql = psql(t, url)
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  const locked = new Promise<void>((resolve) => {
+    void sql.begin(async (tx) => {
+      // Any read of either table waits until this transaction ends.
+      await tx`LOCK TABLE users, refresh_families, refresh_tokens IN ACCESS EXCLUSIVE MODE`
+      resolve()
+      await released
+    })
+  })
+  await locked
+  const answers = await Promise.race([
+    Promise.all(Array.from({ length: 50 }, async () => (await call(app, admin, { method: 'GET', url: '/admin-only' })).statusCode)),
+    new Promise<string>((resolve) => setTimeout(() => { resolve('blocked on the lock: a request read the database') }, 2000))
+  ])
+  t.same(answers, Array.from({ length: 50 }, () => 200))
+  // The contrast, which shows the lock would catch a read: with the feed down, a request reads, and waits.
+  t.equal(await killFeeds(psql(t, url)), 1)
+  await until(t, 'feed down', () => !app.store.changes.live())
+  let answered = false
+  const pending = call(app, admin, { method: 'GET', url: '/admin-only' }).then((res) => { answered = true; return res.statusCode })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.notOk(answered, 'waits for the lock')
+  release()
+  t.equal(await pending, 200, 'and answers once the database does')
+})
