@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientKey } from '../src/client-address.js'
 import type { Config } from '../src/config.js'
 import { OAuthError } from '../src/errors.js'
-import { createLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
+import { createLoginThrottle, createSharedLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
 import type { UserRecord } from '../src/store/users.js'
 
 /** How a failed check is reported: at /token, or as a wrong current password at PUT /users/me/password. */
@@ -30,8 +30,12 @@ export interface CredentialsPluginOptions { config: Config }
 const PAGE = 500
 
 async function credentials (app: FastifyInstance, { config }: CredentialsPluginOptions): Promise<void> {
-  // Any LoginThrottle will do here; a store shared by several instances (PostgreSQL) replaces this one.
-  const throttle: LoginThrottle = createLoginThrottle({ max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now })
+  // On PostgreSQL the failures are counted in the database, across every instance on it (API.md
+  // "Several instances"); on SQLite, one process serves, and memory is enough.
+  const limits = { max: config.loginMaxFailures, windowSeconds: config.loginWindow, now: app.now }
+  const throttle: LoginThrottle = app.store.kind === 'postgres'
+    ? createSharedLoginThrottle({ counters: app.store.counters, ...limits })
+    : createLoginThrottle(limits)
 
   // The timing floor must cover every kind of hash stored (an imported bcrypt user) before the
   // first login probes one: measure each kind once, now.

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { seedDemoUsers } from '../src/demo-users.js'
 import { createLoginService, revokingLogins, type LoginService } from '../src/logins.js'
 import type { ItemsRepository } from '../src/store/items.js'
@@ -54,12 +54,17 @@ async function db (app: FastifyInstance, { path, url, demoUsers, now, accessToke
   })
   const { users } = store
   const userState = createUserStateCache({ load: users.find })
-  // What another writer (the CLI, another instance) changed is forgotten, so the next request reads it.
-  store.changes.subscribe((change) => { userState.forget(change.username) })
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Once per request, before the auth hook consults the user state (API.md "Authentication and
-    // authorization": changes take effect immediately, whichever tool made them).
-    store.changes.poll()
+  const logins = createLoginService({
+    refreshTokens: store.refreshTokens, findUser: users.find, now, refreshTokenTtl, revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
+  })
+  // What another writer (the CLI, another instance) changed is forgotten, so the next request reads
+  // it; a login revoked elsewhere is refused here too; after a gap in the feed, everything is read again.
+  store.changes.subscribe((change) => {
+    if (change.login !== undefined) return logins.noteRevoked(change.login.id, change.login.revokedAt)
+    userState.forget(change.username)
+    if (change.resync === true) return logins.load()
+  })
+  function checkWrite (request: FastifyRequest, done: HookHandlerDoneFunction): void {
     if (READ_METHODS.has(request.method)) return done()
     try {
       // A write to a removed SQLite file would vanish at restart: refuse it (503) until the file is back.
@@ -68,12 +73,21 @@ async function db (app: FastifyInstance, { path, url, demoUsers, now, accessToke
     } catch (err) {
       done(err as Error)
     }
+  }
+  app.addHook('onRequest', (request, _reply, done) => {
+    // Once per request, before the auth hook consults the user state (API.md "Authentication and
+    // authorization": changes take effect immediately, whichever tool made them).
+    store.changes.poll()
+    if (store.changes.live() || request.routeOptions.config.public === true || request.is404) return checkWrite(request, done)
+    // The change feed is down (API.md "Several instances"): a change made elsewhere meanwhile may not
+    // have reached this process, so for a protected route nothing cached counts: the auth hook reads
+    // the user again, and the revoked logins are read here. A database that does not answer fails
+    // the request with 503, never a 200 for a token that may have been revoked.
+    userState.forget()
+    logins.load().then(() => { checkWrite(request, done) }, done)
   })
   app.decorate('now', now)
   app.decorate('userState', userState)
-  const logins = createLoginService({
-    refreshTokens: store.refreshTokens, findUser: users.find, now, refreshTokenTtl, revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
-  })
   await logins.load()
   app.decorate('users', revokingLogins(keepingStateCurrent(users, userState), logins))
   app.decorate('items', store.items)

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../src/config.js'
 import { clientKey } from '../src/client-address.js'
 import { OAuthError } from '../src/errors.js'
-import { sharedRateLimitStore } from '../src/rate-limit-store.js'
+import { countedRateLimitStore, sharedRateLimitStore } from '../src/rate-limit-store.js'
+import type { PostgresStore } from '../src/store/store.js'
 
 /** `config.rateLimit` of /token and /revoke: TOKEN_RATE_LIMIT is one budget per address for both (API.md "Tokens", `/revoke`). */
 export const TOKEN_ENDPOINTS: RateLimitOptions = Object.freeze({ groupId: 'token-endpoints' })
@@ -35,7 +36,11 @@ async function requestRateLimit (app: FastifyInstance, { config, now }: RateLimi
     timeWindow: 60_000,
     // The same key as the login throttle: an IPv6 client by its /64 (issue 12.10).
     keyGenerator: (request) => clientKey(request.ip),
-    store: sharedRateLimitStore({ now }),
+    // On PostgreSQL (DATABASE_URL) counted in the database, across every instance on it (API.md
+    // "Several instances"). The store opens later (plugins/db.ts); it is read when requests count.
+    store: config.databaseUrl === undefined
+      ? sharedRateLimitStore({ now })
+      : countedRateLimitStore({ counters: () => (app.store as PostgresStore).counters, now }),
     // /token and /revoke answer RFC 6749 §5.2 bodies (no code fits; temporarily_unavailable says "come
     // back later"); the root error handler gives the same error Fastify's shape elsewhere.
     errorResponseBuilder: (_request, context) =>

@@ -1,3 +1,5 @@
+import type { CountersRepository } from './store/counters.js'
+
 /** What the throttle says about one login attempt. */
 export type LoginAttempt =
   | {
@@ -92,5 +94,46 @@ export function createLoginThrottle ({ max, windowSeconds, now, maxKeys = 100_00
       }
     },
     size: () => failures.size
+  }
+}
+
+export interface SharedLoginThrottleOptions {
+  /** The database's counters (PostgreSQL mode), one row per key. */
+  counters: CountersRepository
+  max: number
+  windowSeconds: number
+  /** Milliseconds since the epoch. */
+  now: () => number
+}
+
+/**
+ * In the database, for every instance on it (API.md "Several instances": LOGIN_MAX_FAILURES counts
+ * across all instances). The same sliding window as in memory, counted by one atomic statement per
+ * attempt; keys whose failures left the window are pruned once per window by whichever instance
+ * notices first.
+ */
+export function createSharedLoginThrottle ({ counters, max, windowSeconds, now }: SharedLoginThrottleOptions): LoginThrottle {
+  const windowMs = windowSeconds * 1000
+  let lastPrune = now()
+  return {
+    async attempt (username, address) {
+      const at = now()
+      if (at - lastPrune >= windowMs) {
+        lastPrune = at
+        await counters.prune(at)
+      }
+      const key = JSON.stringify([address, username])
+      const { counted, oldest } = await counters.countFailure(key, at, max, windowMs)
+      if (!counted) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - at) / 1000)) }
+      let released = false
+      return {
+        allowed: true,
+        async release () {
+          if (released) return
+          released = true
+          await counters.uncountFailure(key, at)
+        }
+      }
+    }
   }
 }

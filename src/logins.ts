@@ -35,6 +35,8 @@ export interface LoginService {
   revokeUser (username: string): Promise<void>
   /** Whether the login's access tokens must be refused; no I/O, for the auth hook. */
   isRevoked (loginId: string): boolean
+  /** A login another instance revoked at `at` (the store's change feed): refused here too from now on. */
+  noteRevoked (loginId: string, at: number): void
   /** Reloads the logins revoked within the retention, so access tokens stay refused across a restart. */
   load (): Promise<void>
 }
@@ -115,6 +117,8 @@ export function createLoginService ({ refreshTokens, findUser, now, refreshToken
     },
 
     isRevoked: (loginId) => revoked.has(loginId),
+
+    noteRevoked: remember,
 
     async load () {
       for (const { id, revoked_at: at } of await refreshTokens.revokedAfter(now() - revokedRetention)) remember(id, at)

@@ -1,3 +1,5 @@
+import type { CountersRepository } from './store/counters.js'
+
 /** What @fastify/rate-limit's `store` option is constructed into (its README, "Custom Store"). */
 export interface RateLimitStore {
   incr (key: string, callback: (err: Error | null, result: { current: number, ttl: number }) => void, timeWindow: number, max: number): void
@@ -9,6 +11,12 @@ export interface RateLimitStore {
 }
 
 interface ChildOptions { groupId?: string, routeInfo?: { method?: unknown, url?: unknown } }
+
+/** A route's counter: its group's, or its own (method and URL) when it has none. */
+function routeGroup (options: object): string {
+  const { groupId, routeInfo } = options as ChildOptions
+  return groupId ?? `${String(routeInfo?.method)} ${String(routeInfo?.url)}`
+}
 
 export interface RateLimitStoreOptions {
   /** Milliseconds since the epoch. */
@@ -43,10 +51,55 @@ export function sharedRateLimitStore ({ now, maxKeys = 100_000 }: RateLimitStore
   function view (prefix: string): RateLimitStore {
     return {
       incr: (key, callback, timeWindow) => { callback(null, incr(`${prefix}\n${key}`, timeWindow)) },
-      child: (options) => {
-        const { groupId, routeInfo } = options as ChildOptions
-        return view(groupId ?? `${String(routeInfo?.method)} ${String(routeInfo?.url)}`)
-      }
+      child: (options) => view(routeGroup(options))
+    }
+  }
+
+  const root = view('')
+  return class {
+    constructor () {
+      return root
+    }
+  } as unknown as new () => RateLimitStore
+}
+
+export interface CountedRateLimitStoreOptions {
+  /**
+   * The database's counters (PostgreSQL mode). A function: @fastify/rate-limit is registered before
+   * the store is open, and counts only once requests arrive.
+   */
+  counters: () => CountersRepository
+  /** Milliseconds since the epoch. */
+  now: () => number
+  /** Milliseconds between deletions of ended windows. */
+  pruneEveryMs?: number
+}
+
+/**
+ * The same fixed windows, keyed the same way, in the database: every instance on it counts into one
+ * budget per address (API.md "Several instances": TOKEN_RATE_LIMIT counts across all instances).
+ * A database that does not answer fails the request (503 with Retry-After), as @fastify/rate-limit
+ * passes the error on rather than letting the request through uncounted.
+ */
+export function countedRateLimitStore ({ counters, now, pruneEveryMs = 60_000 }: CountedRateLimitStoreOptions): new () => RateLimitStore {
+  let lastPrune = now()
+
+  async function incr (key: string, timeWindow: number): Promise<{ current: number, ttl: number }> {
+    const at = now()
+    if (at - lastPrune >= pruneEveryMs) {
+      lastPrune = at
+      await counters().prune(at)
+    }
+    const { count, started } = await counters().hit(key, at, timeWindow)
+    return { current: count, ttl: started + timeWindow - at }
+  }
+
+  function view (prefix: string): RateLimitStore {
+    return {
+      incr: (key, callback, timeWindow) => {
+        incr(`${prefix}\n${key}`, timeWindow).then((result) => { callback(null, result) }, (err: Error) => { callback(err, { current: 0, ttl: 0 }) })
+      },
+      child: (options) => view(routeGroup(options))
     }
   }
 

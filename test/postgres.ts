@@ -21,6 +21,10 @@ export interface PostgresCluster {
    * search_path. Not for tests that change the database itself or listen for notifications.
    */
   createSchema (): Promise<string>
+  /** Stops the server as an operator would (`pg_ctl stop -m fast`: connections closed at once). */
+  stop (): Promise<void>
+  /** Starts it again, on the same port and data. */
+  start (): Promise<void>
 }
 
 async function freePort (): Promise<number> {
@@ -73,8 +77,11 @@ export async function startPostgres (t: Test): Promise<PostgresCluster> {
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
   await run(...command('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']))
-  await run(...command('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'log'), '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']))
+  const start = async (): Promise<void> => {
+    await run(...command('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'log'), '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']))
+  }
+  await start()
   const url = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`
   const admin = postgres(url('postgres'), { max: 1, onnotice: () => {} })
   let databases = 0
@@ -94,6 +101,10 @@ export async function startPostgres (t: Test): Promise<PostgresCluster> {
       await admin.unsafe(`CREATE DATABASE ${name}`)
       return url(name)
     },
+    async stop () {
+      await run(...command('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']))
+    },
+    start,
     async createSchema () {
       const name = `test_${++schemas}`
       await admin.unsafe(`CREATE SCHEMA ${name}`)

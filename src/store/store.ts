@@ -1,4 +1,5 @@
 import type { ChangeSignal } from './changes.js'
+import type { CountersRepository } from './counters.js'
 import type { ItemsRepository } from './items.js'
 import type { RefreshTokensRepository } from './refresh-tokens.js'
 import type { UsersRepository } from './users.js'
@@ -30,6 +31,8 @@ export interface SqliteStore extends StoreBase {
 
 export interface PostgresStore extends StoreBase {
   readonly kind: 'postgres'
+  /** The login throttle's and the rate limit's counts, shared by the instances. */
+  readonly counters: CountersRepository
 }
 
 export type Store = SqliteStore | PostgresStore

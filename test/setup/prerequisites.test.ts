@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
-import { CHROMIUM, ensurePrerequisites, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
+import { CHROMIUM, ensurePrerequisites, HAPROXY, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
   type Prerequisite } from './prerequisites.js'
 
 /** A prerequisite that `apt-get install` brings when `installs` says so. */
@@ -94,7 +94,7 @@ t.test('without apt-get, one line says what to install', async (t) => {
 t.test('Chromium is looked for at CHROMIUM_PATH, else at Debian\'s /usr/bin/chromium', async (t) => {
   t.equal(CHROMIUM.present({ CHROMIUM_PATH: process.execPath }), true)
   t.equal(CHROMIUM.present({ CHROMIUM_PATH: '/nonexistent/chromium' }), false)
-  t.same(PREREQUISITES, [CHROMIUM, POSTGRESQL])
+  t.same(PREREQUISITES, [CHROMIUM, POSTGRESQL, HAPROXY])
 })
 
 t.test('inPath finds a command in PATH only', async (t) => {
@@ -108,14 +108,24 @@ function pretest (env: Record<string, string>): { status: number | null, stdout:
   return spawnSync(process.execPath, ['--import', 'tsx', 'test/setup/pretest.ts'], { env: { NODE_OPTIONS: '', ...env }, encoding: 'utf8' })
 }
 
-t.test('the pretest step is silent and succeeds when Chromium is there', async (t) => {
-  t.match(pretest({ PATH: process.env.PATH ?? '', CHROMIUM_PATH: process.execPath }), { status: 0, stdout: '', stderr: '' })
+/** A folder holding stand-ins for haproxy, initdb and pg_ctl: what the pretest step looks for besides Chromium. */
+function standIns (t: { teardown (fn: () => unknown): void }): string {
+  const bin = mkdtempSync(join(tmpdir(), 'stand-ins-'))
+  t.teardown(() => { rmSync(bin, { recursive: true, force: true }) })
+  for (const name of ['haproxy', 'initdb', 'pg_ctl']) writeFileSync(join(bin, name), '')
+  return bin
+}
+
+t.test('the pretest step is silent and succeeds when everything is there', async (t) => {
+  const bin = standIns(t)
+  t.match(pretest({ PATH: `${bin}:${process.env.PATH ?? ''}`, POSTGRESQL_BIN: bin, CHROMIUM_PATH: process.execPath }), { status: 0, stdout: '', stderr: '' })
 })
 
 t.test('the pretest step stops with exit code 1 and one line, no stack trace, ' +
   'when Chromium is missing and cannot be installed', async (t) => {
   // No apt-get in this PATH, so nothing is installed, as root or not.
-  const { status, stdout, stderr } = pretest({ PATH: '/nonexistent', CHROMIUM_PATH: '/nonexistent/chromium' })
+  const bin = standIns(t)
+  const { status, stdout, stderr } = pretest({ PATH: bin, POSTGRESQL_BIN: bin, CHROMIUM_PATH: '/nonexistent/chromium' })
   t.equal(status, 1)
   t.equal(stdout, '')
   t.equal(stderr, 'npm test needs Chromium for test/browser/swagger-ui.test.ts: install it (on Debian: `apt-get install -y chromium`), ' +
@@ -131,4 +141,13 @@ t.test('PostgreSQL\'s server programs are looked for at POSTGRESQL_BIN, else in 
   t.equal(postgresServerBin({ POSTGRESQL_BIN: bin }), bin)
   t.equal(POSTGRESQL.present({ POSTGRESQL_BIN: bin }), true)
   t.same(POSTGRESQL.debianPackages, ['postgresql'])
+})
+
+t.test('haproxy is looked for in PATH', async (t) => {
+  const bin = mkdtempSync(join(tmpdir(), 'haproxy-bin-'))
+  t.teardown(() => { rmSync(bin, { recursive: true, force: true }) })
+  t.equal(HAPROXY.present({ PATH: bin }), false)
+  writeFileSync(join(bin, 'haproxy'), '')
+  t.equal(HAPROXY.present({ PATH: bin }), true)
+  t.same(HAPROXY.debianPackages, ['haproxy'])
 })

@@ -48,8 +48,17 @@ export const POSTGRESQL: Prerequisite = {
   otherwise: 'or set POSTGRESQL_BIN to the folder holding initdb and pg_ctl'
 }
 
+// test/cluster/haproxy.test.ts runs deploy/haproxy.cfg in front of three instances.
+export const HAPROXY: Prerequisite = {
+  name: 'haproxy',
+  neededBy: 'test/cluster/haproxy.test.ts',
+  present: (env) => inPath('haproxy', env),
+  debianPackages: ['haproxy'],
+  otherwise: 'or put a haproxy binary in PATH'
+}
+
 /** What `npm test` needs beyond node_modules. */
-export const PREREQUISITES: readonly Prerequisite[] = [CHROMIUM, POSTGRESQL]
+export const PREREQUISITES: readonly Prerequisite[] = [CHROMIUM, POSTGRESQL, HAPROXY]
 
 export interface Machine {
   env: NodeJS.ProcessEnv

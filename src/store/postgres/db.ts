@@ -10,6 +10,9 @@ export type PgQuery = PgSql | postgres.TransactionSql<{ bigint: number }>
  */
 export const SCHEMA_LOCK = 7_311_420_061
 
+/** The channel of the change feed (src/store/postgres/feed.ts), notified by the triggers below. */
+export const CHANGES_CHANNEL = 'secure_api_changes'
+
 // Append only: each entry (a list of statements) moves schema_version from N to N+1. The tables
 // and their meaning are SQLite's (src/store/sqlite/db.ts): times in milliseconds as bigint, except
 // the created_at timestamps; usernames compare and sort bytewise (COLLATE "C"), as in SQLite.
@@ -54,6 +57,58 @@ const MIGRATIONS: ReadonlyArray<readonly string[]> = [
      )`,
     'CREATE INDEX refresh_tokens_family_id ON refresh_tokens(family_id)',
     'CREATE INDEX refresh_tokens_expires_at ON refresh_tokens(expires_at)'
+  ],
+  // The change feed (API.md "Several instances"): a trigger, not the repositories, notifies, so a
+  // notification exists if and only if the write commits (NOTIFY is delivered at commit), whoever
+  // wrote: an instance, the command line, or someone in psql. What a notification carries is only
+  // what to forget: a username, or a revoked login with its time.
+  [
+    `CREATE FUNCTION notify_user_change() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP = 'DELETE' THEN
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', OLD.username)::text);
+       ELSE
+         PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', NEW.username)::text);
+         IF TG_OP = 'UPDATE' AND OLD.username IS DISTINCT FROM NEW.username THEN
+           PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('u', OLD.username)::text);
+         END IF;
+       END IF;
+       RETURN NULL;
+     END $$`,
+    // An insert too: an instance may hold "no such user" for a name another one just created.
+    `CREATE TRIGGER users_changed AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION notify_user_change()`,
+    // Only what the user state holds (src/user-state.ts); an email change revokes nothing.
+    `CREATE TRIGGER users_state_changed AFTER UPDATE ON users FOR EACH ROW
+     WHEN (OLD.token_generation IS DISTINCT FROM NEW.token_generation OR OLD.roles IS DISTINCT FROM NEW.roles
+       OR OLD.disabled IS DISTINCT FROM NEW.disabled OR OLD.username IS DISTINCT FROM NEW.username)
+     EXECUTE FUNCTION notify_user_change()`,
+    `CREATE FUNCTION notify_login_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM pg_notify('${CHANGES_CHANNEL}', json_build_object('l', NEW.id, 'r', NEW.revoked_at)::text);
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER refresh_family_revoked AFTER UPDATE ON refresh_families FOR EACH ROW
+     WHEN (NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL) EXECUTE FUNCTION notify_login_revoked()`
+  ],
+  // Counters shared by the instances (src/store/postgres/counters.ts). UNLOGGED: not written to the
+  // WAL, so cheap to update, and emptied by a crash or a failover, which only resets the limits.
+  [
+    // A key's failed login times within its window, oldest first; at most LOGIN_MAX_FAILURES of them.
+    `CREATE UNLOGGED TABLE login_failures (
+       key text PRIMARY KEY,
+       times bigint[] NOT NULL,
+       refused boolean NOT NULL,
+       expires_at bigint NOT NULL
+     )`,
+    'CREATE INDEX login_failures_expires_at ON login_failures(expires_at)',
+    // One fixed window of requests per key (@fastify/rate-limit).
+    `CREATE UNLOGGED TABLE rate_limits (
+       key text PRIMARY KEY,
+       count integer NOT NULL,
+       started bigint NOT NULL,
+       expires_at bigint NOT NULL
+     )`,
+    'CREATE INDEX rate_limits_expires_at ON rate_limits(expires_at)'
   ]
 ]
 
@@ -88,11 +143,19 @@ async function schemaVersion (sql: PgSql): Promise<number> {
   return row.version
 }
 
+/**
+ * Seconds before a connection that failed is tried again, after `retries` failures in a row. The
+ * driver's default grows to 20 s, so that an instance came back up to 20 s after the database did
+ * (measured: 12-13 s after a 3 s outage); API.md "Several instances" wants it back by itself, soon.
+ */
+export const RECONNECT_BACKOFF = (retries: number): number => Math.min(0.1 * retries, 1)
+
 /** Connects (lazily: the first query opens connections). Numbers, not strings, for bigint columns. */
 export function connect (url: string): PgSql {
   return postgres(url, {
     max: 10,
     connect_timeout: 5,
+    backoff: RECONNECT_BACKOFF,
     // Notices ("relation already exists, skipping") are not for the server's log.
     onnotice: () => {},
     connection: { application_name: 'fastify-secure-api' },

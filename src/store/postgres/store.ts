@@ -1,7 +1,8 @@
-import { createChangeSignal } from '../changes.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { PostgresStore } from '../store.js'
 import { connect, describeUrl, migrate } from './db.js'
+import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from './feed.js'
+import { createCountersRepository } from './counters.js'
 import { createItemsRepository } from './items.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createUsersRepository } from './users.js'
@@ -9,11 +10,14 @@ import { createUsersRepository } from './users.js'
 const CLOSE_TIMEOUT_SECONDS = 2
 
 /** The PostgreSQL store at `url`, migrated on open (API.md "Several instances (PostgreSQL)"). */
-export async function openPostgresStore (url: string): Promise<PostgresStore> {
+export async function openPostgresStore (url: string, feedOptions: ChangeFeedOptions = {}): Promise<PostgresStore & { changes: ChangeFeed }> {
   const sql = connect(url)
+  const changes = createChangeFeed(url, sql, feedOptions)
   try {
     await migrate(sql)
+    await changes.start()
   } catch (err) {
+    await changes.close()
     await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS })
     throw err
   }
@@ -23,8 +27,9 @@ export async function openPostgresStore (url: string): Promise<PostgresStore> {
     users: createUsersRepository(sql),
     items: createItemsRepository(sql),
     refreshTokens: createRefreshTokensRepository(sql),
-    // The feed of other instances' changes (LISTEN/NOTIFY) plugs in here; until then nothing is pushed.
-    changes: createChangeSignal(),
+    counters: createCountersRepository(sql),
+    // Other instances' and the command line's changes, pushed (LISTEN/NOTIFY): no query per request.
+    changes,
     async checkReady () {
       let writable: boolean | undefined
       try {
@@ -39,6 +44,9 @@ export async function openPostgresStore (url: string): Promise<PostgresStore> {
     checkWrite () {},
     // A timeout, because without one end() never settles once the server closed a connection under
     // a query (porsager/postgres#1097). The server closes the store after its requests are done.
-    close: async () => { await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
+    close: async () => {
+      await changes.close()
+      await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS })
+    }
   }
 }

@@ -24,7 +24,8 @@ export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
     const version = read()
     if (version !== undefined && version === seen) return
     seen = version
-    emit({})
+    // The listeners of a poll are synchronous (only a feed's resync waits for any).
+    void emit({})
   })
 }
 

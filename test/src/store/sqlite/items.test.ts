@@ -76,7 +76,7 @@ t.test('the store\'s change signal reports another connection\'s commit once, an
   const path = join(folder, 'app.db')
   const store = setup(t, path)
   const seen: unknown[] = []
-  const unsubscribe = store.changes.subscribe((change) => seen.push(change))
+  const unsubscribe = store.changes.subscribe((change) => { seen.push(change) })
   await store.items.create({ name: 'mine', owner: 'bob' }, NOW)
   store.changes.poll()
   t.same(seen, [], 'its own write')
