@@ -41,8 +41,12 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
   t.equal(created.status, 201)
   const carol = (await (await token(base, 'carol', 'carol-password')).json() as { access_token: string }).access_token
   const item = await fetch(`${base}/items`, {
-    method: 'POST', headers: { authorization: `Bearer ${carol}`,
-      'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' })
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${carol}`,
+      'content-type': 'application/json'
+    },
+    body: JSON.stringify({ name: 'kept' })
   })
   t.equal(item.status, 201)
 
