@@ -62,7 +62,7 @@ async function start (t: Test, node: string, flags: string[]): Promise<Started> 
       const url = /"msg":"Server listening at (http:[^"]+)"/.exec(stdout)?.[1]
       if (url !== undefined) resolve(url)
     })
-    void exited.then(() => { resolve(undefined) })
+    exited.then(() => { resolve(undefined) })
   })
   return { base, stdout: () => stdout, stop: async () => { child.kill('SIGTERM'); return await exited } }
 }

@@ -146,7 +146,8 @@ t.test('key files are read at load, and an unreadable one names its variable', a
   const config = loadConfig({ JWT_PRIVATE_KEY_FILE: key, JWT_PREVIOUS_PUBLIC_KEYS: `${previous}, ${previous}` })
   t.equal(config.jwtPrivateKey, privatePem)
   t.same(config.jwtPreviousPublicKeys, [publicPem, publicPem])
-  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
+  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }),
+    /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
   t.throws(() => loadConfig({ JWT_PREVIOUS_PUBLIC_KEYS: join(dir, 'gone.pem') }), /^JWT_PREVIOUS_PUBLIC_KEYS: cannot read/)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: key }).production, true, 'a key file satisfies production')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://db/api', JWT_PRIVATE_KEY_FILE: key }).databaseUrl, 'postgres://db/api', 'and PostgreSQL mode')
