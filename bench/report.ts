@@ -1,8 +1,8 @@
 // Turns the per-round load summaries into the table and the verdicts of issue 5. Pure functions.
 import type { LoadSummary } from './load.js'
 
-export type RowKey = 'health' | 'admin' | 'adminInfo' | 'adminManyUsers' | 'adminMetrics' | 'peerBare' | 'peerJwt' | 'itemsList' | 'itemsCreate' | 'token' |
-  'stormAdmin' | 'stormToken'
+export type RowKey = 'health' | 'admin' | 'adminInfo' | 'adminManyUsers' | 'adminMetrics' | 'peerBare' | 'peerJwt' |
+  'itemsList' | 'itemsCreate' | 'token' | 'stormAdmin' | 'stormToken'
 
 export interface RowSpec {
   key: RowKey

@@ -42,9 +42,9 @@ async function runLoad (job: LoadJob, pinning: Pinning): Promise<LoadSummary> {
   child.stderr?.on('data', stderr.push)
   const limitMs = job.delayMs + (job.duration + job.timeout + 20) * 1000
   const killer = setTimeout(() => child.kill('SIGKILL'), limitMs)
-  const code = await new Promise<number | null>((resolveExit) => {
-    child.once('error', () => resolveExit(-1))
-    child.once('close', (exitCode) => resolveExit(exitCode))
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(-1))
+    child.once('close', (exitCode) => resolve(exitCode))
   })
   clearTimeout(killer)
   const line = stdout.text().trim().split('\n').pop() ?? ''

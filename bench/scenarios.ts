@@ -34,8 +34,8 @@ interface ScenarioOptions {
   bearerTokensFile?: string
 }
 
-export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers }: Credentials, connections: number, smoke: boolean):
-{ list: Scenario[], storm: Storm } {
+export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers }: Credentials, connections: number,
+  smoke: boolean): { list: Scenario[], storm: Storm } {
   const scenario = (key: RowKey, label: string, server: Server, method: 'GET' | 'POST', path: string, headers: Record<string, string>,
     { body, mayShed = false, concurrent = false, bearerTokensFile }: ScenarioOptions = {}
   ): Scenario => {

@@ -47,21 +47,19 @@ export async function startServer ({ name, script, env, nodeFlags = [], cpu, rea
   const output = tail(16_384)
   child.stdout?.on('data', output.push)
   child.stderr?.on('data', output.push)
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once('exit', (code, signal) => resolveExit({ code, signal }))
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
   })
-  const spawned = await new Promise<boolean>((resolveSpawn) => {
-    child.once('spawn', () => resolveSpawn(true))
-    child.once('error', () => resolveSpawn(false))
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('spawn', () => resolve(true))
+    child.once('error', () => resolve(false))
   })
   if (!spawned || child.pid === undefined) throw new HarnessError(`could not start ${command}`)
   const server: Server = { name, child, pid: child.pid, base: `http://127.0.0.1:${port}`, env: fullEnv, output: output.text, exited }
 
-  let gone = false
-  void exited.then(() => { gone = true })
   const path = readyPath ?? '/health'
   const deadline = Date.now() + STARTUP_TIMEOUT_MS
-  while (Date.now() < deadline && !gone) {
+  while (Date.now() < deadline && isRunning(server)) {
     try {
       const res = await fetch(`${server.base}${path}`, { signal: AbortSignal.timeout(1000) })
       await res.arrayBuffer()
@@ -71,7 +69,7 @@ export async function startServer ({ name, script, env, nodeFlags = [], cpu, rea
     }
     await sleep(100)
   }
-  const why = gone ? ' (it exited)' : ''
+  const why = isRunning(server) ? '' : ' (it exited)'
   throw new HarnessError(`${name} did not answer GET ${path} within ${STARTUP_TIMEOUT_MS} ms${why}:\n${output.text()}`)
 }
 

@@ -60,7 +60,9 @@ export function splitOptions (args: string): { options: Record<string, string>, 
 export function commandOf (args: string): string[] {
   if (!args.startsWith('[')) return ['/bin/sh', '-c', args]
   const argv: unknown = JSON.parse(args)
-  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((arg) => typeof arg === 'string')) throw new Error(`not an exec form: ${args}`)
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((arg) => typeof arg === 'string')) {
+    throw new Error(`not an exec form: ${args}`)
+  }
   return argv
 }
 
@@ -71,7 +73,8 @@ export function dockerignore (text: string): (path: string) => boolean {
     const pattern = (negated ? line.slice(1) : line).replace(/^\/+|\/+$/g, '')
     const source = pattern.split('/').map((part) => part === '**'
       ? '.*'
-      : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('/').replace(/(^|\/)\.\*\//g, '$1(?:.*/)?')
+      : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+      .join('/').replace(/(^|\/)\.\*\//g, '$1(?:.*/)?')
     // A pattern that names a folder leaves out everything in it.
     return { negated, regex: new RegExp(`^${source}(/.*)?$`) }
   })

@@ -22,7 +22,15 @@ const work = mkdtempSync(join(tmpdir(), 'image-stages-'))
 chmodSync(work, 0o755)
 const hostEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }
 
-interface Ran { stage: Stage, root: string, cwd: string, env: Record<string, string>, user?: string, cmd?: string[], healthcheck?: string[] }
+interface Ran {
+  stage: Stage
+  root: string
+  cwd: string
+  env: Record<string, string>
+  user?: string
+  cmd?: string[]
+  healthcheck?: string[]
+}
 
 class StageError extends Error {}
 
@@ -63,7 +71,8 @@ function runStage (stage: Stage, done: Map<string, Ran>): Ran {
           const earlier = done.get(options.from) ?? fail(`line ${line}: no stage named ${options.from}`)
           copy(inStage(earlier, source), inStage(ran, destination), intoFolder)
         } else {
-          const ignored = dockerignore(existsSync(join(context, '.dockerignore')) ? readFileSync(join(context, '.dockerignore'), 'utf8') : '')
+          const ignoreFile = join(context, '.dockerignore')
+          const ignored = dockerignore(existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : '')
           copy(join(context, source), inStage(ran, destination), intoFolder, (path) => !ignored(relative(context, path)))
         }
       }
@@ -115,7 +124,14 @@ async function main (): Promise<void> {
   if (devInstalled.length > 0) fail(`dev dependencies in the final stage: ${devInstalled.join(', ')}`)
 
   // As `docker run -e JWT_SECRET=... -p 127.0.0.1:PORT:PORT` would; HOST stays on loopback here.
-  const env = { ...hostEnv, HOME: '/', ...last.env, HOST: '127.0.0.1', PORT: String(await freePort()), JWT_SECRET: randomBytes(32).toString('hex') }
+  const env = {
+    ...hostEnv,
+    HOME: '/',
+    ...last.env,
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    JWT_SECRET: randomBytes(32).toString('hex')
+  }
   process.stdout.write(`== CMD ${JSON.stringify(last.cmd)} as ${last.user ?? 'root'} in ${last.cwd}, PORT=${env.PORT}\n`)
   const [command = '', ...argv] = asUser(last.user, last.cmd)
   const server = spawn(command, argv, { cwd: last.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -141,7 +157,8 @@ async function main (): Promise<void> {
     server.kill('SIGTERM')
     const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout')])
     if (code !== 0) fail(`SIGTERM: exit ${String(code)} (10 s at most). Server output:\n${output}`)
-    process.stdout.write(`image stages: passed (HEALTHCHECK and GET /health 200 as uid ${String(uid)}, no dev dependency, exit 0 on SIGTERM)\n`)
+    process.stdout.write(`image stages: passed (HEALTHCHECK and GET /health 200 as uid ${String(uid)}, ` +
+      'no dev dependency, exit 0 on SIGTERM)\n')
   } finally {
     server.kill('SIGKILL')
   }

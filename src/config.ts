@@ -23,7 +23,8 @@ const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_WINDOW: seconds(900),
   TOKEN_RATE_LIMIT: Type.Integer({ minimum: 0, default: 300 }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' }),
   CORS_ORIGINS: Type.Optional(Type.String()),
   TRUST_PROXY: Type.Optional(Type.String()),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 }))
@@ -177,7 +178,9 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     databasePath: parsed.DATABASE_PATH,
     databaseUrl,
     jwtSecret: parsed.JWT_SECRET,
-    jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined ? undefined : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE, parsePrivateKey),
+    jwtPrivateKey: parsed.JWT_PRIVATE_KEY_FILE === undefined
+      ? undefined
+      : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE, parsePrivateKey),
     jwtPreviousPublicKeys: (parsed.JWT_PREVIOUS_PUBLIC_KEYS ?? '').split(',').map((path) => path.trim()).filter(Boolean)
       .map((path) => readPem('JWT_PREVIOUS_PUBLIC_KEYS', path, parsePublicKey)),
     issuer,

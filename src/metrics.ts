@@ -1,4 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client'
+import {
+  collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValueWithName
+} from 'prom-client'
 import type { SecurityEventName } from './security-events.js'
 
 /** How a login ended: `shed` is a 503 because too many password checks were waiting (API.md "Tokens"). */
@@ -48,7 +50,12 @@ export class RequestHistogram extends Histogram<RequestLabel> {
     if (byStatus === undefined) byMethod.set(method, byStatus = new Map())
     let series = byStatus.get(statusCode)
     if (series === undefined) {
-      series = { labels: { method, route, status_code: String(statusCode) }, counts: new Array<number>(this.#bounds.length + 1).fill(0), sum: 0, count: 0 }
+      series = {
+        labels: { method, route, status_code: String(statusCode) },
+        counts: new Array<number>(this.#bounds.length + 1).fill(0),
+        sum: 0,
+        count: 0
+      }
       byStatus.set(statusCode, series)
     }
     let bucket = 0
@@ -121,8 +128,8 @@ export function createMetrics (sources: MetricSources): Metrics {
     LATENCY_BUCKETS, registers)
   const logins = new Counter({
     name: 'logins_total',
-    help: 'Logins by outcome: succeeded; failed (a wrong password, an unknown or disabled user, a wrong current password at PUT /users/me/password); ' +
-      'throttled (429); shed (503 at POST /token, too many password checks waiting)',
+    help: 'Logins by outcome: succeeded; failed (a wrong password, an unknown or disabled user, ' +
+      'a wrong current password at PUT /users/me/password); throttled (429); shed (503 at POST /token, too many password checks waiting)',
     labelNames: ['outcome'] as const,
     registers
   })

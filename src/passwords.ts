@@ -33,12 +33,16 @@ export const HASH_COST_LIMITS = Object.freeze({ bcryptCost: 14, argon2MemoryKiB:
 export function hashCostProblem (hash: string): string | undefined {
   const bcryptCost = BCRYPT_HASH.exec(hash)?.[1]
   if (bcryptCost !== undefined) {
-    return Number(bcryptCost) > HASH_COST_LIMITS.bcryptCost ? `bcrypt cost ${Number(bcryptCost)} is above ${HASH_COST_LIMITS.bcryptCost}` : undefined
+    return Number(bcryptCost) > HASH_COST_LIMITS.bcryptCost
+      ? `bcrypt cost ${Number(bcryptCost)} is above ${HASH_COST_LIMITS.bcryptCost}`
+      : undefined
   }
   // A parameter that is absent reads as 0: argon2 could not verify such a hash either.
   const param = (name: string): number => Number(new RegExp(`[$,]${name}=(\\d+)`).exec(hash)?.[1] ?? 0)
   const [memory, time, parallelism] = [param('m'), param('t'), param('p')]
-  if (memory > HASH_COST_LIMITS.argon2MemoryKiB) return `argon2 memory m=${memory} KiB is above ${HASH_COST_LIMITS.argon2MemoryKiB} (256 MiB)`
+  if (memory > HASH_COST_LIMITS.argon2MemoryKiB) {
+    return `argon2 memory m=${memory} KiB is above ${HASH_COST_LIMITS.argon2MemoryKiB} (256 MiB)`
+  }
   if (time < 1 || time > HASH_COST_LIMITS.argon2Time) return `argon2 time cost t=${time} is outside 1..${HASH_COST_LIMITS.argon2Time}`
   if (parallelism < 1 || parallelism > HASH_COST_LIMITS.argon2Parallelism) {
     return `argon2 parallelism p=${parallelism} is outside 1..${HASH_COST_LIMITS.argon2Parallelism}`
@@ -247,7 +251,8 @@ export function createPasswordHasher ({
       return false
     },
     needsRehash: (hash) => !hash.startsWith('$argon2id$') || argon2.needsRehash(hash, COSTS[cost]),
-    saturated: (client) => (running >= concurrency && waiting.length >= maxQueued) || (client !== undefined && (held.get(client) ?? 0) >= maxPerClient),
+    saturated: (client) => (running >= concurrency && waiting.length >= maxQueued) ||
+      (client !== undefined && (held.get(client) ?? 0) >= maxPerClient),
     async calibrate (hashes) {
       const unmeasured = new Map<string, string>()
       for (const hash of [await dummy(), ...hashes]) {

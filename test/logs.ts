@@ -6,8 +6,11 @@ import { TEST_ENV } from './helper.js'
 export interface LogLine { level: number, msg?: string, [key: string]: unknown }
 
 /** A test app whose pino output (at trace) is kept, raw and parsed. */
-export function buildLoggedApp (t: { teardown (fn: () => unknown): void }, env: Record<string, string> = {}): { app: FastifyInstance,
-  raw: string[], lines: () => LogLine[] } {
+export function buildLoggedApp (t: { teardown (fn: () => unknown): void }, env: Record<string, string> = {}): {
+  app: FastifyInstance,
+  raw: string[],
+  lines: () => LogLine[]
+} {
   const raw: string[] = []
   const app = buildApp({
     config: loadConfig({ ...TEST_ENV, ...env }),

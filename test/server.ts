@@ -21,8 +21,16 @@ export function startServer (env: Record<string, string>): ServerProcess {
     cwd: ROOT,
     // Not tap's NODE_OPTIONS, and no coverage of the child: tsx maps its lines differently from tap's loader,
     // which skewed the merged report. What the child runs is covered in-process by the other tests.
-    env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '', _TAPJS_PROCESSINFO_COVERAGE_: '0', HOST: '127.0.0.1', PORT: '0',
-      JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_OPTIONS: '',
+      _TAPJS_PROCESSINFO_COVERAGE_: '0',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+      ...env
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, unknown>> = []

@@ -2,7 +2,7 @@ import type { UserRecord } from '../store/users.js'
 
 // Names come from the API too: strip terminal control characters before printing them.
 function printable (value: string | null): string {
-  return value === null ? '-' : value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd')
+  return value === null ? '-' : value.replace(/\p{Cc}/gu, '\ufffd')
 }
 
 /** `user list`: one row per user, columns padded to their widest cell. */

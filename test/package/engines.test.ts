@@ -7,8 +7,10 @@ import t, { type Test } from 'tap'
 import { TEST_SECRET } from '../helper.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string },
-  scripts: { start: string } }
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string },
+  scripts: { start: string }
+}
 // `npm start`'s own Node flags (--env-file-if-exists came in 20.19.0 too).
 const START_FLAGS = (/\bnode (.*) dist\/src\/main\.cjs$/.exec(packageJson.scripts.start)?.[1] ?? '').split(' ')
 // tap's loader stays out of the children: npm and the old Node need none of it.
@@ -60,7 +62,7 @@ async function start (t: Test, node: string, flags: string[]): Promise<Started> 
       const url = /"msg":"Server listening at (http:[^"]+)"/.exec(stdout)?.[1]
       if (url !== undefined) resolve(url)
     })
-    void exited.then(() => { resolve(undefined) })
+    exited.then(() => { resolve(undefined) })
   })
   return { base, stdout: () => stdout, stop: async () => { child.kill('SIGTERM'); return await exited } }
 }
@@ -80,8 +82,13 @@ t.test('the built server starts on the oldest Node that engines claims, logs a u
   const health = await fetch(`${server.base ?? ''}/health`)
   t.equal(health.status, 200)
   t.same(await health.json(), { status: 'ok' })
-  const login = await fetch(`${server.base ?? ''}/token`, { method: 'POST', body: new URLSearchParams({ username: 'johndoe',
-    password: 'secret' }) })
+  const login = await fetch(`${server.base ?? ''}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      username: 'johndoe',
+      password: 'secret'
+    })
+  })
   t.equal(login.status, 200, 'argon2 and better-sqlite3 load on it')
   t.equal(await server.stop(), 0)
 })

@@ -39,8 +39,15 @@ t.test('a request writes exactly one line at info: the access line, with who ask
   const logged = lines().slice(loginLines)
   t.equal(logged.length, 1, 'one line')
   t.match(logged[0], {
-    level: INFO, msg: 'request completed', reqId: String, method: 'GET', url: '/admin-only', route: '/admin-only',
-    statusCode: 200, responseTime: Number, user: 'johndoe'
+    level: INFO,
+    msg: 'request completed',
+    reqId: String,
+    method: 'GET',
+    url: '/admin-only',
+    route: '/admin-only',
+    statusCode: 200,
+    responseTime: Number,
+    user: 'johndoe'
   })
   t.ok((logged[0]?.responseTime as number) >= 0)
   t.notOk('req' in (logged[0] as object) || 'res' in (logged[0] as object), 'no serialized request or reply objects')

@@ -13,8 +13,14 @@ const headerOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] ?? ''
 
 function claims (generation = 0): Record<string, unknown> {
   return {
-    iss: ISSUER, aud: ISSUER, sub: 'bob', iat: nowSeconds(), exp: nowSeconds() + 600,
-    jti: `${generation}.forgedlogin.abc`, scope: 'items:read items:write', roles: ['client']
+    iss: ISSUER,
+    aud: ISSUER,
+    sub: 'bob',
+    iat: nowSeconds(),
+    exp: nowSeconds() + 600,
+    jti: `${generation}.forgedlogin.abc`,
+    scope: 'items:read items:write',
+    roles: ['client']
   }
 }
 
@@ -151,8 +157,13 @@ t.test('key rotation: a token of the previous key passes while the key is listed
   const before = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: oldKey.privateKeyPath } })
   const oldToken = await login(before, BOB)
 
-  const during = buildTestApp(t, { env: { ...database, JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath,
-    JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath } })
+  const during = buildTestApp(t, {
+    env: {
+      ...database,
+      JWT_PRIVATE_KEY_FILE: newKey.privateKeyPath,
+      JWT_PREVIOUS_PUBLIC_KEYS: oldKey.publicKeyPath
+    }
+  })
   t.equal((await call(during, oldToken, me)).statusCode, 200, 'listed: accepted')
   const newToken = await login(during, BOB)
   t.equal(headerOf(newToken).kid, kidOf(newKey), 'new tokens use the new key')

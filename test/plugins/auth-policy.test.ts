@@ -36,8 +36,15 @@ t.test('a route open to two roles admits a user holding either one, and refuses 
     t.equal(res.statusCode, 200, name)
     t.same(res.json(), { ok: true })
   }
-  const created = await call(app, admin, { method: 'POST', url: '/users', payload: { username: 'nobody', password: 'no roles at all',
-    roles: [] } })
+  const created = await call(app, admin, {
+    method: 'POST',
+    url: '/users',
+    payload: {
+      username: 'nobody',
+      password: 'no roles at all',
+      roles: []
+    }
+  })
   t.equal(created.statusCode, 201)
   const res = await call(app, await login(app, { username: 'nobody', password: 'no roles at all' }), { method: 'GET', url: '/two-roles' })
   t.equal(res.statusCode, 403)

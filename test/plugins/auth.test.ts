@@ -10,13 +10,23 @@ const now = () => Math.floor(Date.now() / 1000)
 /** Claims as our server writes them, for tokens the tests forge. */
 function claims (overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    iss: ISSUER, aud: ISSUER, sub: 'johndoe', iat: now(), exp: now() + 600,
-    jti: '0.testlogin.abc', scope: 'items:read items:write users:read users:write', roles: ['admin'], ...overrides
+    iss: ISSUER,
+    aud: ISSUER,
+    sub: 'johndoe',
+    iat: now(),
+    exp: now() + 600,
+    jti: '0.testlogin.abc',
+    scope: 'items:read items:write users:read users:write',
+    roles: ['admin'],
+    ...overrides
   }
 }
 
-function forge (payload: Record<string, unknown>, { key = TEST_SECRET, algorithm = 'HS256', typ = 'at+jwt' }: { key?: string,
-  algorithm?: string, typ?: string } = {}): string {
+function forge (payload: Record<string, unknown>, { key = TEST_SECRET, algorithm = 'HS256', typ = 'at+jwt' }: {
+  key?: string,
+  algorithm?: string,
+  typ?: string
+} = {}): string {
   const sign = createSigner({ key, algorithm: algorithm as 'HS256', header: { alg: algorithm as 'HS256', typ } })
   return sign(payload)
 }
@@ -80,10 +90,18 @@ t.test('bad tokens answer 401 invalid_token with a description', async (t) => {
     'alg NONE': `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg nOnE': `${b64({ alg: 'nOnE', typ: 'at+jwt' })}.${b64(claims())}.`,
     'alg HS512': forge(claims(), { algorithm: 'HS512' }),
-    'alg RS256 (HS/RS confusion)': forge(claims(), { algorithm: 'RS256', key: generateKeyPairSync('rsa',
-      { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }),
-    'alg EdDSA': forge(claims(), { algorithm: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8',
-      format: 'pem' }).toString() }),
+    'alg RS256 (HS/RS confusion)': forge(claims(), {
+      algorithm: 'RS256',
+      key: generateKeyPairSync('rsa',
+        { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    }),
+    'alg EdDSA': forge(claims(), {
+      algorithm: 'EdDSA',
+      key: generateKeyPairSync('ed25519').privateKey.export({
+        type: 'pkcs8',
+        format: 'pem'
+      }).toString()
+    }),
     'typ JWT': forge(claims(), { typ: 'JWT' }),
     'wrong iss': forge(claims({ iss: 'https://evil.example' })),
     'wrong aud': forge(claims({ aud: 'https://other.example' })),

@@ -10,7 +10,9 @@ import fastapiUsers from '../fixtures/fastapi-users.json' with { type: 'json' }
 
 async function loginFrom (app: FastifyInstance, form: object, remoteAddress = '127.0.0.1') {
   return await app.inject({
-    method: 'POST', url: '/token', remoteAddress,
+    method: 'POST',
+    url: '/token',
+    remoteAddress,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams(form as Record<string, string>).toString()
   })
@@ -69,7 +71,10 @@ t.test('1,500 concurrent wrong current passwords from one token: no 5xx but 503,
   const login = await loginFrom(app, { username: 'johndoe', password: 'secret' }, '203.0.113.7')
   const authorization = `Bearer ${login.json<{ access_token: string }>().access_token}`
   const flood = Promise.all(Array.from({ length: 1500 }, async (_, i) => await app.inject({
-    method: 'PUT', url: '/users/me/password', remoteAddress: '203.0.113.7', headers: { authorization },
+    method: 'PUT',
+    url: '/users/me/password',
+    remoteAddress: '203.0.113.7',
+    headers: { authorization },
     payload: { current_password: `wrong-${i}`, new_password: 'a-new-password' }
   })))
   const mine = []

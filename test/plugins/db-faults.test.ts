@@ -73,8 +73,10 @@ t.test('a closed database answers 503 on protected routes and /token, not 500', 
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   t.equal(res.headers['cache-control'], 'no-store')
-  t.match(res.json(), { error: 'temporarily_unavailable',
-    error_description: /^The service is unavailable; retry shortly \(request id \S+\)$/ })
+  t.match(res.json(), {
+    error: 'temporarily_unavailable',
+    error_description: /^The service is unavailable; retry shortly \(request id \S+\)$/
+  })
 })
 
 t.test('isDatabaseFault tells unavailability from other errors', async (t) => {

@@ -132,11 +132,16 @@ t.test('Swagger UI is served at /docs without a token', async (t) => {
 // API.md "Routes": `limit` (20) and `offset` (0) have defaults, so a client may leave them out.
 t.test('query parameters with a default are documented as optional, the others as the schema says', async (t) => {
   const app = buildTestApp(t)
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string,
-    { parameters?: Array<{ in: string, name: string, required?: boolean, schema: { default?: unknown } }> }>> }>()
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    paths: Record<string, Record<string,
+    { parameters?: Array<{ in: string, name: string, required?: boolean, schema: { default?: unknown } }> }>>
+  }>()
   const query = Object.entries(document.paths).flatMap(([path, operations]) => Object.entries(operations).flatMap(([method, operation]) =>
-    (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ at: `${method} ${path} ${p.name}`,
-      required: p.required ?? false, default: p.schema.default }))))
+    (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({
+      at: `${method} ${path} ${p.name}`,
+      required: p.required ?? false,
+      default: p.schema.default
+    }))))
   t.same(query.filter((p) => p.at.startsWith('get /items ')), [
     { at: 'get /items limit', required: false, default: 20 },
     { at: 'get /items offset', required: false, default: 0 }

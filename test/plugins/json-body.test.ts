@@ -6,7 +6,9 @@ t.test('raw bytes that are not UTF-8 in a JSON body answer 400', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, BOB)
   const res = await call(app, token, {
-    method: 'POST', url: '/items', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/items',
+    headers: { 'content-type': 'application/json' },
     payload: Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')])
   })
   t.equal(res.statusCode, 400)
@@ -19,7 +21,9 @@ t.test('valid multi-byte UTF-8 is read as sent', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, BOB)
   const res = await call(app, token, {
-    method: 'POST', url: '/items', headers: { 'content-type': 'application/json; charset=utf-8' },
+    method: 'POST',
+    url: '/items',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
     payload: Buffer.from(JSON.stringify({ name: 'café ☕ 𝄞' }))
   })
   t.equal(res.statusCode, 201)
@@ -32,8 +36,11 @@ t.test('malformed or empty JSON answers 400', async (t) => {
   for (const payload of ['{"name":', '{name: 1}', '[1,]', 'nul']) {
     const res = await call(app, token, { method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload })
     t.equal(res.statusCode, 400, payload)
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request',
-      message: "Body is not valid JSON but content-type is set to 'application/json'" }, payload)
+    t.same(res.json(), {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: "Body is not valid JSON but content-type is set to 'application/json'"
+    }, payload)
   }
   const empty = await call(app, token, { method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload: '' })
   t.equal(empty.statusCode, 400)
@@ -70,8 +77,12 @@ t.test('percent-encoded and raw invalid UTF-8 in a /token form answer 400, never
     Buffer.concat([Buffer.from('username=bob&password='), Buffer.from([0xff, 0xfe])])
   ]
   for (const payload of bodies) {
-    const res = await app.inject({ method: 'POST', url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload
+    })
     t.equal(res.statusCode, 400, String(payload))
     t.match(res.json().error, /^invalid_(grant|request)$/, String(payload))
   }

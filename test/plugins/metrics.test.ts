@@ -59,7 +59,9 @@ function value (metrics: PromMetrics, name: string, labels: Record<string, strin
   return sample?.value ?? sample?.count ?? 0
 }
 
-async function appWithMetrics (t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}): Promise<{ app: FastifyInstance, port: number }> {
+interface MetricsApp { app: FastifyInstance, port: number }
+
+async function appWithMetrics (t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}): Promise<MetricsApp> {
   const app = buildTestApp(t, { env: { ...METRICS, ...env } })
   await app.ready()
   return { app, port: await app.metrics.listen(0) }
@@ -133,7 +135,9 @@ t.test('requests are counted and timed by method, route pattern and status, neve
 t.test('logins are counted by outcome: succeeded, failed, throttled and shed', async (t) => {
   const { app, port } = await appWithMetrics(t, { LOGIN_MAX_FAILURES: '2' })
   const before = await scrape(port)
-  for (const outcome of ['succeeded', 'failed', 'throttled', 'shed']) t.equal(value(before, 'logins_total', { outcome }), 0, `${outcome} starts at 0`)
+  for (const outcome of ['succeeded', 'failed', 'throttled', 'shed']) {
+    t.equal(value(before, 'logins_total', { outcome }), 0, `${outcome} starts at 0`)
+  }
 
   await login(app, JOHNDOE)
   await login(app, JOHNDOE)

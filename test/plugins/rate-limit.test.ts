@@ -4,7 +4,9 @@ import { BOB, buildTestApp } from '../helper.js'
 
 async function tokenFrom (app: FastifyInstance, remoteAddress = '127.0.0.1', form: Record<string, string> = { ...BOB }) {
   return await app.inject({
-    method: 'POST', url: '/token', remoteAddress,
+    method: 'POST',
+    url: '/token',
+    remoteAddress,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams(form).toString()
   })
@@ -127,8 +129,12 @@ t.test('the routes that hash a password share a per-address budget of their own,
     method: 'POST', url: '/users', headers: admin, payload: { username: 'carol', password: 'carol-password', roles: ['client'] }
   })
   t.equal(created.statusCode, 201)
-  t.equal((await app.inject({ method: 'PATCH', url: '/users/carol', headers: admin,
-    payload: { password: 'another-password' } })).statusCode, 200)
+  t.equal((await app.inject({
+    method: 'PATCH',
+    url: '/users/carol',
+    headers: admin,
+    payload: { password: 'another-password' }
+  })).statusCode, 200)
   t.equal((await app.inject({ method: 'PATCH', url: '/users/carol', headers: admin, payload: { full_name: 'Carol' } })).statusCode, 200)
   for (const request of [
     { method: 'POST' as const, url: '/users', payload: { username: 'dave', password: 'dave-password', roles: ['client'] } },

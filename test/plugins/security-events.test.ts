@@ -27,14 +27,19 @@ function buildQuietApp (t: { teardown (fn: () => unknown): void }) {
 
 async function form (app: FastifyInstance, url: string, fields: Record<string, string>, remoteAddress = '127.0.0.1') {
   return await app.inject({
-    method: 'POST', url, remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString()
+    method: 'POST',
+    url,
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(fields).toString()
   })
 }
 
 // API.md "Running": security events, one JSON line each, at info (warn for login_throttled and refresh_reused), never a secret.
 t.test('each security event is logged once with its fields and level, also with request logs off, and none carries a secret', async (t) => {
   const { app, raw, lines } = buildQuietApp(t)
-  const secrets: string[] = ['secret', 'secret3', 'secretalice', 'wrong-password', 'carol-password', 'carol-new-password', 'bob-new-password']
+  const secrets: string[] = ['secret', 'secret3', 'secretalice', 'wrong-password', 'carol-password', 'carol-new-password',
+    'bob-new-password']
 
   const admin = (await form(app, '/token', { ...JOHNDOE })).json<{ access_token: string, refresh_token: string }>()
   const bob = (await form(app, '/token', { username: 'bob', password: 'secret3' })).json<{ access_token: string, refresh_token: string }>()
@@ -44,7 +49,8 @@ t.test('each security event is logged once with its fields and level, also with 
   await form(app, '/token', { username: 'bob', password: 'wrong-password' }, '10.0.0.5')
   await form(app, '/token', { username: 'bob', password: 'wrong-password' }, '10.0.0.5')
 
-  const rotated = (await form(app, '/token', { grant_type: 'refresh_token', refresh_token: admin.refresh_token })).json<{ access_token: string, refresh_token: string }>()
+  const rotated = (await form(app, '/token', { grant_type: 'refresh_token', refresh_token: admin.refresh_token }))
+    .json<{ access_token: string, refresh_token: string }>()
   await form(app, '/token', { grant_type: 'refresh_token', refresh_token: admin.refresh_token })
   await form(app, '/revoke', { token: bob.refresh_token })
   await form(app, '/revoke', { token: 'unknown' })
@@ -56,13 +62,27 @@ t.test('each security event is logged once with its fields and level, also with 
   const fresh = (await form(app, '/token', { ...JOHNDOE })).json<{ access_token: string }>()
   const adminHeaders = { authorization: `Bearer ${fresh.access_token}` }
   t.equal((await app.inject({ method: 'GET', url: '/users/me', headers })).statusCode, 401, 'the revoked token')
-  await app.inject({ method: 'POST', url: '/users', headers: adminHeaders, payload: { username: 'carol', password: 'carol-password', roles: ['client'] } })
-  await app.inject({ method: 'PATCH', url: '/users/carol', headers: adminHeaders, payload: { roles: ['admin'], password: 'carol-new-password' } })
+  await app.inject({
+    method: 'POST', url: '/users', headers: adminHeaders, payload: { username: 'carol', password: 'carol-password', roles: ['client'] }
+  })
+  await app.inject({
+    method: 'PATCH', url: '/users/carol', headers: adminHeaders, payload: { roles: ['admin'], password: 'carol-new-password' }
+  })
   await app.inject({ method: 'DELETE', url: '/users/carol', headers: adminHeaders })
   const bobToken = (await form(app, '/token', { username: 'bob', password: 'secret3' })).json<{ access_token: string }>()
   const bobHeaders = { authorization: `Bearer ${bobToken.access_token}` }
-  await app.inject({ method: 'PUT', url: '/users/me/password', headers: bobHeaders, payload: { current_password: 'wrong-password', new_password: 'bob-new-password' } })
-  await app.inject({ method: 'PUT', url: '/users/me/password', headers: bobHeaders, payload: { current_password: 'secret3', new_password: 'bob-new-password' } })
+  await app.inject({
+    method: 'PUT',
+    url: '/users/me/password',
+    headers: bobHeaders,
+    payload: { current_password: 'wrong-password', new_password: 'bob-new-password' }
+  })
+  await app.inject({
+    method: 'PUT',
+    url: '/users/me/password',
+    headers: bobHeaders,
+    payload: { current_password: 'secret3', new_password: 'bob-new-password' }
+  })
 
   const events = lines().filter((line) => line.event !== undefined)
   t.same(events.map(({ level, event, username, reason, actor, changes }) => ({ level, event, username, reason, actor, changes })), [
@@ -95,7 +115,8 @@ t.test('each security event is logged once with its fields and level, also with 
 
   const log = raw.join('')
   for (const password of secrets) t.notOk(log.includes(`"${password}"`), 'no password in the log')
-  for (const token of [admin.access_token, admin.refresh_token, bob.access_token, bob.refresh_token, rotated.refresh_token, again.access_token]) {
+  const tokens = [admin.access_token, admin.refresh_token, bob.access_token, bob.refresh_token, rotated.refresh_token, again.access_token]
+  for (const token of tokens) {
     t.notOk(log.includes(token.slice(-24)), 'no token, nor its end, in the log')
   }
   t.notMatch(log, /\$argon2|\$2[aby]\$/, 'no password hash in the log')

@@ -22,12 +22,20 @@ const password = fc.constantFrom('password-one', 'password-two')
 const tried = fc.constantFrom('secret3', 'password-one', 'password-two')
 const action = fc.oneof(
   fc.record({ kind: fc.constant('create' as const), name: fc.constantFrom(...NAMES), roles, disabled: fc.boolean(), password }),
-  fc.record({ kind: fc.constant('patch' as const), name: fc.constantFrom(...NAMES), change: fc.oneof(
-    fc.record({ disabled: fc.boolean() }), fc.record({ roles }), fc.record({ password }),
-    fc.record({ email: fc.constant('x@example.com') })) }),
+  fc.record({
+    kind: fc.constant('patch' as const),
+    name: fc.constantFrom(...NAMES),
+    change: fc.oneof(
+      fc.record({ disabled: fc.boolean() }), fc.record({ roles }), fc.record({ password }),
+      fc.record({ email: fc.constant('x@example.com') }))
+  }),
   fc.record({ kind: fc.constant('delete' as const), name: fc.constantFrom(...NAMES) }),
-  fc.record({ kind: fc.constant('login' as const), name: fc.constantFrom(...NAMES), password: tried,
-    scope: fc.option(fc.subarray(ALL_SCOPES)) }),
+  fc.record({
+    kind: fc.constant('login' as const),
+    name: fc.constantFrom(...NAMES),
+    password: tried,
+    scope: fc.option(fc.subarray(ALL_SCOPES))
+  }),
   fc.record({ kind: fc.constant('call' as const), token: fc.nat(), route: fc.constantFrom(...ROUTES) }),
   fc.record({ kind: fc.constant('own-password' as const), token: fc.nat(), current: fc.boolean(), next: password })
 )
@@ -54,8 +62,15 @@ t.test('a deleted user\'s token stays refused when a user of the same name is cr
   const admin = await login(app, JOHNDOE)
   const old = await login(app, { username: 'bob', password: 'secret3' })
   t.equal((await call(app, admin, { method: 'DELETE', url: '/users/bob' })).statusCode, 204)
-  t.equal((await call(app, admin, { method: 'POST', url: '/users', payload: { username: 'bob', password: 'new-password',
-    roles: ['admin'] } })).statusCode, 201)
+  t.equal((await call(app, admin, {
+    method: 'POST',
+    url: '/users',
+    payload: {
+      username: 'bob',
+      password: 'new-password',
+      roles: ['admin']
+    }
+  })).statusCode, 201)
   const res = await call(app, old, { method: 'GET', url: '/admin-only' })
   t.equal(res.statusCode, 401)
   t.match(res.headers['www-authenticate'], /invalid_token/)
@@ -91,12 +106,27 @@ t.test('the server always agrees with the model of who may do what', async (t) =
 
       for (const step of actions) {
         if (step.kind === 'create') {
-          const res = await call(app, admin, { method: 'POST', url: '/users', payload: { username: step.name, password: step.password,
-            roles: step.roles, disabled: step.disabled } })
+          const res = await call(app, admin, {
+            method: 'POST',
+            url: '/users',
+            payload: {
+              username: step.name,
+              password: step.password,
+              roles: step.roles,
+              disabled: step.disabled
+            }
+          })
           check(`create ${step.name} ${step.roles.join('+')}${step.disabled ? ' disabled' : ''}`, res.statusCode,
             users.has(step.name) ? 409 : 201)
-          if (!users.has(step.name)) users.set(step.name, { password: step.password, roles: step.roles, disabled: step.disabled,
-            generation: 0, incarnation: incarnations++ })
+          if (!users.has(step.name)) {
+            users.set(step.name, {
+              password: step.password,
+              roles: step.roles,
+              disabled: step.disabled,
+              generation: 0,
+              incarnation: incarnations++
+            })
+          }
         } else if (step.kind === 'patch') {
           const res = await call(app, admin, { method: 'PATCH', url: `/users/${step.name}`, payload: step.change })
           const user = users.get(step.name)
@@ -123,8 +153,13 @@ t.test('the server always agrees with the model of who may do what', async (t) =
           const want = refused ? 400 : requested.every((scope) => allowed.includes(scope)) ? 200 : 400
           check(`login ${step.name} ${step.password} scope=${String(form.scope)}`, res.statusCode, want)
           if (res.statusCode === 200 && user !== undefined) {
-            tokens.push({ username: step.name, scopes: requested, generation: user.generation, incarnation: user.incarnation,
-              token: res.json<{ access_token: string }>().access_token })
+            tokens.push({
+              username: step.name,
+              scopes: requested,
+              generation: user.generation,
+              incarnation: user.incarnation,
+              token: res.json<{ access_token: string }>().access_token
+            })
           }
         } else if (step.kind === 'call') {
           const held = tokens[step.token % Math.max(tokens.length, 1)]
@@ -137,8 +172,12 @@ t.test('the server always agrees with the model of who may do what', async (t) =
           if (held === undefined) continue
           const user = users.get(held.username)
           const res = await call(app, held.token, {
-            method: 'PUT', url: '/users/me/password', payload: { current_password: step.current ? user?.password ?? 'x' : 'wrong-password',
-              new_password: step.next }
+            method: 'PUT',
+            url: '/users/me/password',
+            payload: {
+              current_password: step.current ? user?.password ?? 'x' : 'wrong-password',
+              new_password: step.next
+            }
           })
           const valid = expected(users, held, { roles: [], scopes: [] }) === 200
           check(`${held.username} changes own password (${step.current ? 'right' : 'wrong'} current)`, res.statusCode,
@@ -153,5 +192,5 @@ t.test('the server always agrees with the model of who may do what', async (t) =
       await app.close()
     }
   }), { numRuns: 20, examples: [[SAME_DISABLED_FLAG]] })
-  t.equal(runs, 20, "the example counts as one of the runs")
+  t.equal(runs, 20, 'the example counts as one of the runs')
 })

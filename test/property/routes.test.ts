@@ -12,15 +12,16 @@ const KEYS = ['name', 'description', 'username', 'password', 'roles', 'email', '
 // Issue 4.7: random bodies, queries and params on every route get only documented statuses, never a 5xx.
 t.test('random bodies, queries and params on every operation get only documented statuses', async (t) => {
   const app = buildTestApp(t, { env: { TOKEN_RATE_LIMIT: '0', LOGIN_MAX_FAILURES: '100000' } })
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string,
-    { responses: Record<string, unknown>, parameters?: unknown[], requestBody?: unknown }>> }>()
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    paths: Record<string, Record<string, { responses: Record<string, unknown>, parameters?: unknown[], requestBody?: unknown }>>
+  }>()
   const operations: Operation[] = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({
-    method: method.toUpperCase(),
-    path,
-    documented: new Set(Object.keys(operation.responses).map(Number)),
-    takesInput: operation.requestBody !== undefined || (operation.parameters ?? []).length > 0
-  })))
+      method: method.toUpperCase(),
+      path,
+      documented: new Set(Object.keys(operation.responses).map(Number)),
+      takesInput: operation.requestBody !== undefined || (operation.parameters ?? []).length > 0
+    })))
   t.ok(operations.length >= 14, 'every operation is fuzzed')
   const tokens: Record<string, string> = { admin: await login(app, JOHNDOE), client: await login(app, BOB) }
 
@@ -35,8 +36,11 @@ t.test('random bodies, queries and params on every operation get only documented
       type: 'application/x-www-form-urlencoded',
       payload: new URLSearchParams(Object.entries(object).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
     })),
-    fc.record({ type: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml',
-      'multipart/form-data; boundary=x'), payload: fc.string({ maxLength: 200 }) }),
+    fc.record({
+      type: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml',
+        'multipart/form-data; boundary=x'),
+      payload: fc.string({ maxLength: 200 })
+    }),
     fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ type: 'application/json', payload: Buffer.from(bytes) })),
     fc.constant(undefined)
   )

@@ -17,8 +17,16 @@ t.test('mutated, truncated and forged tokens are always refused with 401', async
   const app = buildTestApp(t)
   const tokens = [await login(app, JOHNDOE), await login(app, BOB)]
   const now = Math.floor(Date.now() / 1000)
-  const valid = { iss: ISSUER, aud: ISSUER, sub: 'johndoe', iat: now, exp: now + 600, jti: '0.prop.abc',
-    scope: 'items:read items:write users:read users:write', roles: ['admin'] }
+  const valid = {
+    iss: ISSUER,
+    aud: ISSUER,
+    sub: 'johndoe',
+    iat: now,
+    exp: now + 600,
+    jti: '0.prop.abc',
+    scope: 'items:read items:write users:read users:write',
+    roles: ['admin']
+  }
 
   // Flip one bit of the decoded bytes of one part, so the token really differs.
   const flip = fc.record({ which: fc.nat(1), part: fc.nat(2), position: fc.nat(), bit: fc.nat(7) })
@@ -45,8 +53,10 @@ t.test('mutated, truncated and forged tokens are always refused with 401', async
     return signature === 'hmac' ? token : `${h}.${p}.${signature === 'empty' ? '' : b64('x'.repeat(32))}`
   })
   // Correctly signed with our key, but with any header and claims: never our exact valid shape.
-  const randomJson = fc.record({ header: fc.oneof(fc.jsonValue(), fc.record({ alg: fc.constantFrom('HS256', 'none'), typ: fc.string() })),
-    payload: fc.jsonValue() })
+  const randomJson = fc.record({
+    header: fc.oneof(fc.jsonValue(), fc.record({ alg: fc.constantFrom('HS256', 'none'), typ: fc.string() })),
+    payload: fc.jsonValue()
+  })
     .map(({ header, payload }) => sign(header, payload))
   const brokenClaim = fc.constantFrom<Array<[string, Record<string, unknown>]>>(
     ['no exp', { exp: undefined }], ['expired', { exp: now - 60 }],

@@ -79,8 +79,13 @@ t.test('a user disabled by the CLI on the running server\'s file is refused on t
   const bob = await login(app, BOB)
   t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200, 'bob\'s state is cached now')
   const output = { text: '', write (chunk: string) { this.text += chunk } }
-  const code = await main(['user', 'disable', 'bob'], { env: { ...TEST_ENV, DATABASE_PATH: path }, stdin: new PassThrough(),
-    stdout: output, stderr: output, hashCost: 'test' })
+  const code = await main(['user', 'disable', 'bob'], {
+    env: { ...TEST_ENV, DATABASE_PATH: path },
+    stdin: new PassThrough(),
+    stdout: output,
+    stderr: output,
+    hashCost: 'test'
+  })
   t.equal(code, 0, output.text)
   const res = await call(app, bob, { method: 'GET', url: '/users/me' })
   t.equal(res.statusCode, 401)

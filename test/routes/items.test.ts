@@ -38,8 +38,14 @@ t.test('POST /items validates the body and refuses unknown properties', async (t
     t.equal(res.json().statusCode, 400, name)
     t.type(res.json().message, 'string', name)
   }
-  t.equal((await call(app, token, { method: 'POST', url: '/items', payload: { name: 'x'.repeat(100),
-    description: 'y'.repeat(1000) } })).statusCode, 201)
+  t.equal((await call(app, token, {
+    method: 'POST',
+    url: '/items',
+    payload: {
+      name: 'x'.repeat(100),
+      description: 'y'.repeat(1000)
+    }
+  })).statusCode, 201)
 })
 
 t.test('POST /items needs items:write', async (t) => {
@@ -110,7 +116,9 @@ t.test('GET /items/:id answers the owner and an admin, 404 for anybody else', as
   t.equal((await call(app, bob, { method: 'GET', url: `/items/${item.id}` })).json().name, 'mine')
   t.equal((await call(app, await login(app, JOHNDOE), { method: 'GET', url: `/items/${item.id}` })).statusCode, 200)
   await app.inject({
-    method: 'POST', url: '/users', headers: { authorization: `Bearer ${await login(app, JOHNDOE)}` },
+    method: 'POST',
+    url: '/users',
+    headers: { authorization: `Bearer ${await login(app, JOHNDOE)}` },
     payload: { username: 'carol', password: 'carol-password', roles: ['client'] }
   })
   const carol = await login(app, { username: 'carol', password: 'carol-password' })

@@ -23,8 +23,11 @@ t.test('past LOGIN_MAX_FAILURES wrong current passwords, even the right one gets
   const res = await changePassword(app, token, 'secret3')
   t.equal(res.statusCode, 429)
   t.equal(res.headers['retry-after'], '900')
-  t.same(res.json(), { statusCode: 429, error: 'Too Many Requests',
-    message: 'Too many failed logins for this username from your address; retry in 900 s' })
+  t.same(res.json(), {
+    statusCode: 429,
+    error: 'Too Many Requests',
+    message: 'Too many failed logins for this username from your address; retry in 900 s'
+  })
   t.equal((await call(app, token, { method: 'GET', url: '/users/me' })).statusCode, 200,
     'the password was not changed: the token still works')
 })
@@ -57,8 +60,14 @@ t.test('a right current password is not a failure', async (t) => {
   let password = 'secret3'
   for (let i = 0; i < 4; i++) {
     const token = await login(app, { username: 'bob', password })
-    const res = await call(app, token, { method: 'PUT', url: '/users/me/password', payload: { current_password: password,
-      new_password: `password-${i}` } })
+    const res = await call(app, token, {
+      method: 'PUT',
+      url: '/users/me/password',
+      payload: {
+        current_password: password,
+        new_password: `password-${i}`
+      }
+    })
     t.equal(res.statusCode, 204)
     password = `password-${i}`
   }

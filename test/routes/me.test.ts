@@ -21,8 +21,14 @@ t.test('PUT /users/me/password changes the password and revokes every earlier to
   const app = buildTestApp(t)
   const first = await login(app, BOB)
   const second = await login(app, BOB)
-  const res = await call(app, first, { method: 'PUT', url: '/users/me/password', payload: { current_password: 'secret3',
-    new_password: 'a-new-password' } })
+  const res = await call(app, first, {
+    method: 'PUT',
+    url: '/users/me/password',
+    payload: {
+      current_password: 'secret3',
+      new_password: 'a-new-password'
+    }
+  })
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
   for (const token of [first, second]) {
@@ -38,8 +44,14 @@ t.test('PUT /users/me/password changes the password and revokes every earlier to
 t.test('PUT /users/me/password refuses a wrong current password with 400 and keeps tokens', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, BOB)
-  const res = await call(app, token, { method: 'PUT', url: '/users/me/password', payload: { current_password: 'wrong',
-    new_password: 'a-new-password' } })
+  const res = await call(app, token, {
+    method: 'PUT',
+    url: '/users/me/password',
+    payload: {
+      current_password: 'wrong',
+      new_password: 'a-new-password'
+    }
+  })
   t.equal(res.statusCode, 400)
   t.same(res.json(), { statusCode: 400, error: 'Bad Request', message: 'The current password is wrong' })
   t.equal((await call(app, token, { method: 'GET', url: '/users/me' })).statusCode, 200)

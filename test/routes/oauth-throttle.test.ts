@@ -27,8 +27,10 @@ t.test('LOGIN_MAX_FAILURES wrong passwords for one username from one address ans
   // The first failure leaves the 900 s window 600 s from now.
   t.equal(res.headers['retry-after'], '600')
   t.equal(res.headers['cache-control'], 'no-store')
-  t.same(res.json(), { error: 'temporarily_unavailable',
-    error_description: 'Too many failed logins for this username from your address; retry in 600 s' })
+  t.same(res.json(), {
+    error: 'temporarily_unavailable',
+    error_description: 'Too many failed logins for this username from your address; retry in 600 s'
+  })
 })
 
 t.test('the window slides: a slot frees when the oldest failure is LOGIN_WINDOW old', async (t) => {

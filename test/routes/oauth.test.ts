@@ -110,8 +110,12 @@ t.test('missing, empty, repeated or too long fields answer invalid_request', asy
     ['empty body', '']
   ]
   for (const [name, payload] of cases) {
-    const res = await app.inject({ method: 'POST', url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload
+    })
     t.equal(res.statusCode, 400, name)
     assertNoStore(t, res.headers)
     t.equal(res.json().error, 'invalid_request', name)
@@ -126,15 +130,23 @@ t.test('a form with a broken percent-escape or invalid UTF-8 answers invalid_req
   const verifications = countCalls(app.passwords, 'verify')
   for (const payload of ['username=johndoe&password=%ZZ', 'username=johndoe&password=secret%', 'username=%E0%A4%A&password=x',
     'username=johndoe&password=%FF']) {
-    const res = await app.inject({ method: 'POST', url: '/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload
+    })
     t.equal(res.statusCode, 400, payload)
     assertNoStore(t, res.headers)
     t.same(res.json(), { error: 'invalid_request', error_description: 'The form has an invalid percent-encoding' }, payload)
   }
   t.equal(verifications.calls, 0)
-  const encoded = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'username=john%64oe&password=s%65cret+' })
+  const encoded = await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'username=john%64oe&password=s%65cret+'
+  })
   t.same(encoded.json().error, 'invalid_grant', 'valid escapes decode: "johndoe" with the password "secret "')
   t.equal(verifications.calls, 1)
   t.equal((await tokenRequest(app, { username: 'johndoe', password: 'secret' })).statusCode, 200)
@@ -214,8 +226,12 @@ t.test('a saturated hasher sheds logins before the body is read or a user is loo
   await app.ready()
   const lookups = countCalls(app.users, 'find')
   app.passwords.saturated = () => true
-  const res = await app.inject({ method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'not even a valid form %%%' })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'not even a valid form %%%'
+  })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   assertNoStore(t, res.headers)

@@ -105,8 +105,10 @@ t.test('a deleted user\'s access token stays refused under a re-created name aft
     t.equal(res.statusCode, 401, url)
     t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The access token was revoked"')
   }
-  t.same((await refresh(app, tokens.refresh_token)).json(), { error: 'invalid_grant',
-    error_description: 'The refresh token is invalid, expired or revoked' })
+  t.same((await refresh(app, tokens.refresh_token)).json(), {
+    error: 'invalid_grant',
+    error_description: 'The refresh token is invalid, expired or revoked'
+  })
 })
 
 // plugins/auth.ts compares the token's generation with the user's: here nothing else can refuse the token, since

@@ -71,8 +71,15 @@ t.test('POST /users validates username, password, roles, email and unknown field
     t.equal(res.statusCode, 400, name)
     t.equal(res.json().error, 'Bad Request', name)
   }
-  t.equal((await call(app, token, { method: 'POST', url: '/users', payload: { username: 'a.b_c-9', password: '12345678',
-    roles: [] } })).statusCode, 201)
+  t.equal((await call(app, token, {
+    method: 'POST',
+    url: '/users',
+    payload: {
+      username: 'a.b_c-9',
+      password: '12345678',
+      roles: []
+    }
+  })).statusCode, 201)
 })
 
 // API.md "Tokens": the hashing queue is bounded; past it, 503 with Retry-After rather than waiting without bound.

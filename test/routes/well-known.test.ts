@@ -78,13 +78,18 @@ t.test('a resource server using jose verifies our access tokens through the JWKS
     issuer: 'https://auth.example', audience: 'https://api.example', typ: 'at+jwt', algorithms: ['EdDSA', 'RS256']
   })
   t.match(protectedHeader, { alg: 'EdDSA', typ: 'at+jwt', kid: parsePublicKey(key.publicKeyPem).kid })
-  t.match(payload, { iss: 'https://auth.example', aud: 'https://api.example', sub: 'bob', scope: 'items:read items:write',
-    roles: ['client'] })
+  t.match(payload, {
+    iss: 'https://auth.example',
+    aud: 'https://api.example',
+    sub: 'bob',
+    scope: 'items:read items:write',
+    roles: ['client']
+  })
 
   await t.rejects(jwtVerify(token, jwks, { issuer: 'https://other.example', audience: 'https://api.example', typ: 'at+jwt' }),
     errors.JWTClaimValidationFailed)
   const [header, body] = token.split('.')
   await t.rejects(jwtVerify(`${header ?? ''}.${body ?? ''}.${'A'.repeat(86)}`, jwks,
     { issuer: 'https://auth.example', audience: 'https://api.example' }),
-    errors.JWSSignatureVerificationFailed)
+  errors.JWSSignatureVerificationFailed)
 })

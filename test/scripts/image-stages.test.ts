@@ -33,8 +33,14 @@ CMD ["node", "server.cjs"]
 function context (t: Test, files: Record<string, string> = {}): string {
   const folder = mkdtempSync(join(tmpdir(), 'image-stages-test-'))
   t.teardown(() => { rmSync(folder, { recursive: true, force: true }) })
-  const all = { 'package.json': '{"devDependencies":{"left-pad":"1"}}', 'server.cjs': SERVER, Dockerfile: DOCKERFILE,
-    '.dockerignore': 'secret.txt\n', 'secret.txt': 'x', ...files }
+  const all = {
+    'package.json': '{"devDependencies":{"left-pad":"1"}}',
+    'server.cjs': SERVER,
+    Dockerfile: DOCKERFILE,
+    '.dockerignore': 'secret.txt\n',
+    'secret.txt': 'x',
+    ...files
+  }
   for (const [path, text] of Object.entries(all)) {
     mkdirSync(join(folder, path, '..'), { recursive: true })
     writeFileSync(join(folder, path), text)

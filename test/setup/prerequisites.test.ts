@@ -3,12 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
-import { CHROMIUM, ensurePrerequisites, HAPROXY, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
-  type Prerequisite } from './prerequisites.js'
+import {
+  CHROMIUM, ensurePrerequisites, HAPROXY, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
+  type Prerequisite
+} from './prerequisites.js'
 
 /** A prerequisite that `apt-get install` brings when `installs` says so. */
-function fake (installs: boolean): { prerequisite: Prerequisite,
-  machine: (over: Partial<Machine>) => Machine & { said: string[], ran: string[] } } {
+function fake (installs: boolean): {
+  prerequisite: Prerequisite,
+  machine: (over: Partial<Machine>) => Machine & { said: string[], ran: string[] }
+} {
   let installed = false
   const prerequisite: Prerequisite = {
     name: 'Chromium',

@@ -12,7 +12,9 @@ t.test('a JSON body over 1 MiB answers 413 in Fastify shape', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, BOB)
   const res = await call(app, token, {
-    method: 'POST', url: '/items', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/items',
+    headers: { 'content-type': 'application/json' },
     payload: JSON.stringify({ name: 'big', description: 'x'.repeat(MiB) })
   })
   t.equal(res.statusCode, 413)
@@ -22,7 +24,9 @@ t.test('a JSON body over 1 MiB answers 413 in Fastify shape', async (t) => {
 t.test('a form body over 1 MiB at /token answers 413 with an OAuth2 error body', async (t) => {
   const app = buildTestApp(t)
   const res = await app.inject({
-    method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: `username=bob&password=secret3&pad=${'x'.repeat(MiB)}`
   })
   t.equal(res.statusCode, 413)
@@ -34,7 +38,9 @@ t.test('a body just under 1 MiB is read', async (t) => {
   const app = buildTestApp(t)
   const token = await login(app, BOB)
   const res = await call(app, token, {
-    method: 'POST', url: '/items', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/items',
+    headers: { 'content-type': 'application/json' },
     payload: JSON.stringify({ name: 'n', description: 'x'.repeat(1001), pad: 'y'.repeat(MiB - 2000) })
   })
   t.equal(res.statusCode, 400, 'read and validated (unknown property), not refused as too large')
@@ -47,8 +53,15 @@ t.test('a 10 kB bearer token answers 401 invalid_token before any verification',
   const now = Math.floor(Date.now() / 1000)
   // Validly signed, so only the length check can refuse it.
   const huge = createSigner({ key: TEST_SECRET, algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } })({
-    iss: 'http://127.0.0.1:3000', aud: 'http://127.0.0.1:3000', sub: 'johndoe', iat: now, exp: now + 600,
-    jti: '0.login.abc', scope: 'items:read', roles: ['admin'], pad: 'x'.repeat(10_000)
+    iss: 'http://127.0.0.1:3000',
+    aud: 'http://127.0.0.1:3000',
+    sub: 'johndoe',
+    iat: now,
+    exp: now + 600,
+    jti: '0.login.abc',
+    scope: 'items:read',
+    roles: ['admin'],
+    pad: 'x'.repeat(10_000)
   })
   const res = await call(app, huge, { method: 'GET', url: '/users/me' })
   t.equal(res.statusCode, 401)

@@ -11,9 +11,21 @@ const SECRET = 'x'.repeat(32)
 t.test('defaults follow the contract table', async (t) => {
   const config = loadConfig({})
   t.match(config, {
-    host: '127.0.0.1', port: 3000, databasePath: './data/app.db', jwtSecret: undefined, jwtPrivateKey: undefined,
-    issuer: 'http://127.0.0.1:3000', audience: 'http://127.0.0.1:3000', accessTokenTtl: 1800, refreshTokenTtl: 1209600,
-    demoUsers: true, production: false, loginMaxFailures: 10, loginWindow: 900, tokenRateLimit: 300, logLevel: 'info'
+    host: '127.0.0.1',
+    port: 3000,
+    databasePath: './data/app.db',
+    jwtSecret: undefined,
+    jwtPrivateKey: undefined,
+    issuer: 'http://127.0.0.1:3000',
+    audience: 'http://127.0.0.1:3000',
+    accessTokenTtl: 1800,
+    refreshTokenTtl: 1209600,
+    demoUsers: true,
+    production: false,
+    loginMaxFailures: 10,
+    loginWindow: 900,
+    tokenRateLimit: 300,
+    logLevel: 'info'
   })
   t.same(config.jwtPreviousPublicKeys, [])
   t.same(config.corsOrigins, [])
@@ -43,8 +55,15 @@ t.test('METRICS_PORT is off by default, a port of 1..65535 when set, and never t
 
 t.test('values are read and converted from text', async (t) => {
   const config = loadConfig({
-    HOST: '0.0.0.0', PORT: '8080', JWT_SECRET: SECRET, ACCESS_TOKEN_TTL: '60', DEMO_USERS: 'false',
-    TOKEN_RATE_LIMIT: '0', LOG_LEVEL: 'debug', CORS_ORIGINS: 'https://a.example, https://b.example', JWT_AUDIENCE: 'api'
+    HOST: '0.0.0.0',
+    PORT: '8080',
+    JWT_SECRET: SECRET,
+    ACCESS_TOKEN_TTL: '60',
+    DEMO_USERS: 'false',
+    TOKEN_RATE_LIMIT: '0',
+    LOG_LEVEL: 'debug',
+    CORS_ORIGINS: 'https://a.example, https://b.example',
+    JWT_AUDIENCE: 'api'
   })
   t.match(config, { host: '0.0.0.0', port: 8080, jwtSecret: SECRET, accessTokenTtl: 60, demoUsers: false, tokenRateLimit: 0, logLevel: 'debug', issuer: 'http://0.0.0.0:8080', audience: 'api' })
   t.same(config.corsOrigins, ['https://a.example', 'https://b.example'])
@@ -127,7 +146,8 @@ t.test('key files are read at load, and an unreadable one names its variable', a
   const config = loadConfig({ JWT_PRIVATE_KEY_FILE: key, JWT_PREVIOUS_PUBLIC_KEYS: `${previous}, ${previous}` })
   t.equal(config.jwtPrivateKey, privatePem)
   t.same(config.jwtPreviousPublicKeys, [publicPem, publicPem])
-  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
+  t.throws(() => loadConfig({ JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }),
+    /^JWT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)$/)
   t.throws(() => loadConfig({ JWT_PREVIOUS_PUBLIC_KEYS: join(dir, 'gone.pem') }), /^JWT_PREVIOUS_PUBLIC_KEYS: cannot read/)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY_FILE: key }).production, true, 'a key file satisfies production')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://db/api', JWT_PRIVATE_KEY_FILE: key }).databaseUrl, 'postgres://db/api', 'and PostgreSQL mode')

@@ -98,8 +98,10 @@ t.test('previous public keys are kept under HS256 too, so a move back from a key
 t.test('a key file that is not an Ed25519 or RSA private key is a configuration error naming JWT_PRIVATE_KEY_FILE', async (t) => {
   const ec = keyFiles(t, 'ec')
   t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: ec.privateKeyPath }),
-    { name: 'ConfigError',
-      message: `JWT_PRIVATE_KEY_FILE: ${ec.privateKeyPath}: ec keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)` })
+    {
+      name: 'ConfigError',
+      message: `JWT_PRIVATE_KEY_FILE: ${ec.privateKeyPath}: ec keys are not supported; use Ed25519 (EdDSA) or RSA (RS256)`
+    })
   const garbage = textFile(t, 'hello')
   t.throws(() => loadConfig({ ...TEST_ENV, JWT_PRIVATE_KEY_FILE: garbage }),
     { name: 'ConfigError', message: `JWT_PRIVATE_KEY_FILE: ${garbage}: not a readable, unencrypted PEM private key` })

@@ -38,9 +38,15 @@ t.test('no password, token or credential header reaches any log line, even at tr
   const res = await tokenRequest(app, { username: 'bob', password })
   const token = res.json<{ access_token: string }>().access_token
   await call(app, token, { method: 'GET', url: '/users/me', headers: { cookie: 'session=cookie-secret' } })
-  await call(app, token, { method: 'PUT', url: '/users/me/password', payload: { current_password: password,
-    new_password: 'new-password-1' } })
-  await app.inject({ method: 'POST', url: `/token?username=bob&password=query-password-1` })
+  await call(app, token, {
+    method: 'PUT',
+    url: '/users/me/password',
+    payload: {
+      current_password: password,
+      new_password: 'new-password-1'
+    }
+  })
+  await app.inject({ method: 'POST', url: '/token?username=bob&password=query-password-1' })
   await app.inject({ method: 'GET', url: `/users/me?access_token=${token}` })
   await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${token}x` } })
   const log = raw.join('')
@@ -61,10 +67,16 @@ t.test('credentials in objects given to a log call are redacted', async (t) => {
     })
   })
   await app.inject({
-    method: 'POST', url: '/echo',
+    method: 'POST',
+    url: '/echo',
     headers: { authorization: 'Bearer header-token', cookie: 'sid=header-cookie' },
-    payload: { password: 'body-pw', new_password: 'body-new-pw', access_token: 'body-at', refresh_token: 'body-rt',
-      client_secret: 'body-cs' }
+    payload: {
+      password: 'body-pw',
+      new_password: 'body-new-pw',
+      access_token: 'body-at',
+      refresh_token: 'body-rt',
+      client_secret: 'body-cs'
+    }
   })
   const log = raw.join('')
   t.match(log, /careless debugging/)

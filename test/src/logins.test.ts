@@ -6,7 +6,9 @@ import type { UserRecord } from '../../src/store/users.js'
 
 const RETENTION = 60_000
 
-async function setup (t: { teardown (fn: () => unknown): void }, findUser?: (find: (username: string) => Promise<UserRecord | undefined>) => (username: string) => Promise<UserRecord | undefined>) {
+type FindUser = (username: string) => Promise<UserRecord | undefined>
+
+async function setup (t: { teardown (fn: () => unknown): void }, findUser?: (find: FindUser) => FindUser) {
   const { users, refreshTokens, close } = openSqliteStore(':memory:')
   t.teardown(close)
   const bob = await users.create({ username: 'bob', password_hash: 'x', roles: ['client'] }, new Date())
@@ -38,10 +40,12 @@ t.test('two concurrent refreshes with one token that both pass the first check: 
   const lost = results.filter((result) => result.status === 'rejected')
   t.equal(won.length, 1)
   t.equal(lost.length, 1)
-  t.same((lost[0] as PromiseRejectedResult).reason, new OAuthError('invalid_grant', 'The refresh token was already used; its login is revoked'))
+  t.same((lost[0] as PromiseRejectedResult).reason,
+    new OAuthError('invalid_grant', 'The refresh token was already used; its login is revoked'))
   t.equal(logins.isRevoked(loginId), true)
   const winner = (won[0] as PromiseFulfilledResult<{ refreshToken: string }>).value
-  await t.rejects(logins.refresh(winner.refreshToken, undefined), new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked'))
+  await t.rejects(logins.refresh(winner.refreshToken, undefined),
+    new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked'))
 })
 
 t.test('a login revoked while its refresh is under way answers invalid_grant without rotating', async (t) => {
@@ -99,7 +103,9 @@ t.test('revoking an unknown refresh token reports it and remembers nothing', asy
 t.test('the users repository revokes logins on password, roles, disabled changes and deletion only', async (t) => {
   const { users, logins } = await setup(t)
   const revokedFor: string[] = []
-  const wrapped = revokingLogins(users, { revokeUser: async (username) => { revokedFor.push(username); await logins.revokeUser(username) } })
+  const wrapped = revokingLogins(users, {
+    revokeUser: async (username) => { revokedFor.push(username); await logins.revokeUser(username) }
+  })
   await wrapped.update('bob', { email: 'bob@example.com', full_name: 'Bob' })
   t.same(revokedFor, [])
   await wrapped.update('bob', { password_hash: 'y' })

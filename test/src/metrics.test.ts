@@ -8,7 +8,13 @@ t.test('RequestHistogram writes the same text as prom-client\'s own Histogram fo
   const ours = new Registry()
   const theirs = new Registry()
   const fast = new RequestHistogram('requests_seconds', HELP, LATENCY_BUCKETS, [ours])
-  const reference = new Histogram({ name: 'requests_seconds', help: HELP, labelNames: ['method', 'route', 'status_code'], buckets: [...LATENCY_BUCKETS], registers: [theirs] })
+  const reference = new Histogram({
+    name: 'requests_seconds',
+    help: HELP,
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [...LATENCY_BUCKETS],
+    registers: [theirs]
+  })
   // On a bound (buckets are inclusive), between bounds, past the last one, and several series.
   const requests: Array<[string, string, number, number]> = [
     ['GET', '/items/:id', 200, 0.0005], ['GET', '/items/:id', 200, 0.0007], ['GET', '/items/:id', 404, 0.003],
@@ -38,6 +44,8 @@ t.test('security events other than logins, reuse and revocations are not counted
   const text = await metrics.text()
   t.match(text, /^token_revocations_total 1$/m)
   t.match(text, /^refresh_token_reuse_total 0$/m)
-  for (const outcome of ['succeeded', 'failed', 'throttled', 'shed']) t.match(text, new RegExp(`^logins_total\\{outcome="${outcome}"\\} 0$`, 'm'))
+  for (const outcome of ['succeeded', 'failed', 'throttled', 'shed']) {
+    t.match(text, new RegExp(`^logins_total\\{outcome="${outcome}"\\} 0$`, 'm'))
+  }
   t.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8')
 })

@@ -53,7 +53,12 @@ t.test('tokenResponse signs an access token for the grant and answers RFC 6749 Â
   }
   const user = { username: 'bob', roles: ['client' as const], token_generation: 7 }
   const response = tokenResponse(tokens, { user, loginId: 'login-1', scopes: ['items:read', 'items:write'], refreshToken: 'opaque' })
-  t.same(response, { access_token: 'signed.access.token', token_type: 'bearer', expires_in: 1800, scope: 'items:read items:write',
-    refresh_token: 'opaque' })
+  t.same(response, {
+    access_token: 'signed.access.token',
+    token_type: 'bearer',
+    expires_in: 1800,
+    scope: 'items:read items:write',
+    refresh_token: 'opaque'
+  })
   t.same(issued, [{ username: 'bob', roles: ['client'], scopes: ['items:read', 'items:write'], generation: 7, loginId: 'login-1' }])
 })

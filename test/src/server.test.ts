@@ -41,8 +41,12 @@ t.test('SIGTERM finishes the request in flight, refuses new connections, closes 
   t.equal(created.status, 201)
   const carol = (await (await token(base, 'carol', 'carol-password')).json() as { access_token: string }).access_token
   const item = await fetch(`${base}/items`, {
-    method: 'POST', headers: { authorization: `Bearer ${carol}`,
-      'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' })
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${carol}`,
+      'content-type': 'application/json'
+    },
+    body: JSON.stringify({ name: 'kept' })
   })
   t.equal(item.status, 201)
 
@@ -110,7 +114,8 @@ t.test('a second signal exits at once, without waiting for requests in flight', 
 // API.md "Running": a bad value stops the process with exit code 1 and one line naming the variable.
 const BAD_CONFIG: Array<[string, Record<string, string>, RegExp]> = [
   ['a JWT_SECRET under 32 bytes', { JWT_SECRET: 'short' }, /^Configuration error: JWT_SECRET: must be at least 32 bytes\n$/],
-  ['a METRICS_PORT equal to PORT', { PORT: '3999', METRICS_PORT: '3999' }, /^Configuration error: METRICS_PORT: must differ from PORT \(both are 3999\)\n$/],
+  ['a METRICS_PORT equal to PORT', { PORT: '3999', METRICS_PORT: '3999' },
+    /^Configuration error: METRICS_PORT: must differ from PORT \(both are 3999\)\n$/],
   ['NODE_ENV=production without a secret or key', { JWT_SECRET: '', NODE_ENV: 'production', DEMO_USERS: 'false' },
     /^Configuration error: JWT_SECRET: NODE_ENV=production needs JWT_SECRET or JWT_PRIVATE_KEY_FILE\n$/]
 ]

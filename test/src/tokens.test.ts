@@ -76,10 +76,21 @@ t.test('a key verifier accepts its own algorithm and key only', async (t) => {
   const key = parsePrivateKey(ed.privateKeyPem)
   const options = accessTokenVerifyOptions({ issuer: 'https://issuer.example', audience: 'https://api.example' })
   const verify = keyVerifier(key, options)
-  const claims = { iss: 'https://issuer.example', aud: 'https://api.example', sub: 'bob', iat: nowSeconds(), exp: nowSeconds() + 60,
-    jti: '0.a.b', scope: '', roles: [] }
-  const sign = (pem: string) => createSigner({ key: pem, algorithm: 'EdDSA',
-    header: { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid } })(claims)
+  const claims = {
+    iss: 'https://issuer.example',
+    aud: 'https://api.example',
+    sub: 'bob',
+    iat: nowSeconds(),
+    exp: nowSeconds() + 60,
+    jti: '0.a.b',
+    scope: '',
+    roles: []
+  }
+  const sign = (pem: string) => createSigner({
+    key: pem,
+    algorithm: 'EdDSA',
+    header: { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }
+  })(claims)
   t.match(verify(sign(ed.privateKeyPem)), { sub: 'bob' })
   t.throws(() => verify(sign(other.privateKeyPem)), { code: 'FAST_JWT_INVALID_SIGNATURE' })
   const hs = createSigner({ key: 'x'.repeat(32), algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } })(claims)

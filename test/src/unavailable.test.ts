@@ -29,8 +29,10 @@ t.test('a database fault is a 503 with Retry-After whose words name the request 
 })
 
 t.test('any other error is no 503 of this kind, and the header set cannot be changed by a caller', async (t) => {
-  for (const err of [new Error('x'), Object.assign(new Error('x'), { statusCode: 503 }), undefined]) t.equal(unavailable(err,
-    'req-3'), undefined)
+  for (const err of [new Error('x'), Object.assign(new Error('x'), { statusCode: 503 }), undefined]) {
+    t.equal(unavailable(err,
+      'req-3'), undefined)
+  }
   t.ok(Object.isFrozen(RETRY_AFTER))
   t.ok(Object.isFrozen(HASHER_BUSY))
 })

@@ -19,17 +19,31 @@ function problemsOf (data: unknown): readonly string[] {
 
 t.test("FastAPI's fake_users_db becomes users with their bcrypt hashes, roles and disabled flags", async (t) => {
   t.same(parseFastApiUsers(FIXTURE), [
-    { username: 'johndoe', full_name: 'John Doe', email: 'johndoe@example.com', password_hash: JOHNDOE.hashed_password, roles: ['admin'],
-      disabled: false },
-    { username: 'alice', full_name: 'Alice Chains', email: 'alicechains@example.com', password_hash: fixture.alice!.hashed_password,
-      roles: ['client'], disabled: true }
+    {
+      username: 'johndoe',
+      full_name: 'John Doe',
+      email: 'johndoe@example.com',
+      password_hash: JOHNDOE.hashed_password,
+      roles: ['admin'],
+      disabled: false
+    },
+    {
+      username: 'alice',
+      full_name: 'Alice Chains',
+      email: 'alicechains@example.com',
+      password_hash: fixture.alice!.hashed_password,
+      roles: ['client'],
+      disabled: true
+    }
   ])
 })
 
 t.test('null or absent full_name, email and disabled are accepted, as in the FastAPI models', async (t) => {
   const { full_name: _f, email: _e, disabled: _d, ...bare } = JOHNDOE
-  t.match(parseFastApiUsers(JSON.stringify({ johndoe: { ...JOHNDOE, full_name: null, email: null, disabled: null },
-    bare: { ...bare, username: 'bare' } })), [
+  t.match(parseFastApiUsers(JSON.stringify({
+    johndoe: { ...JOHNDOE, full_name: null, email: null, disabled: null },
+    bare: { ...bare, username: 'bare' }
+  })), [
     { username: 'johndoe', full_name: null, email: null, disabled: false },
     { username: 'bare', disabled: false }
   ])

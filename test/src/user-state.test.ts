@@ -3,7 +3,17 @@ import type { UserRecord } from '../../src/store/users.js'
 import { createUserStateCache } from '../../src/user-state.js'
 
 function user (overrides: Partial<UserRecord> = {}): UserRecord {
-  return { username: 'bob', email: null, full_name: null, password_hash: 'h', disabled: false, roles: ['client'], token_generation: 0, created_at: '', ...overrides }
+  return {
+    username: 'bob',
+    email: null,
+    full_name: null,
+    password_hash: 'h',
+    disabled: false,
+    roles: ['client'],
+    token_generation: 0,
+    created_at: '',
+    ...overrides
+  }
 }
 
 t.test('the user-state cache reads once, then serves from memory with no expiry', async (t) => {

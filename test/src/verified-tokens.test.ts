@@ -111,7 +111,8 @@ t.test('two caches share nothing', async (t) => {
   t.equal(second.get(token('Ym9i')), undefined)
 })
 
-t.test('counts: a lookup that finds a kept token is a hit, a get that finds none a miss, a header fromHeader misses is neither', async (t) => {
+t.test('counts: a lookup that finds a kept token is a hit, a get that finds none a miss, ' +
+  'a header fromHeader misses is neither', async (t) => {
   const { now, advance } = clock()
   const cache = createVerifiedTokenCache({ max: 10, now })
   t.same(cache.counts(), { hits: 0, misses: 0 })

@@ -122,8 +122,14 @@ t.test('user add reads the password from the first line of standard input', asyn
     '--disabled'], { stdin: 'correct horse\r\nignored\n' })
   t.same(run, { code: 0, stdout: 'Created user alice (roles: client, admin).\n', stderr: '' })
   const alice = await repository().find('alice')
-  t.match(alice, { username: 'alice', roles: ['client', 'admin'], email: 'alice@example.com', full_name: 'Alice Chains', disabled: true,
-    created_at: new Date(NOW).toISOString() })
+  t.match(alice, {
+    username: 'alice',
+    roles: ['client', 'admin'],
+    email: 'alice@example.com',
+    full_name: 'Alice Chains',
+    disabled: true,
+    created_at: new Date(NOW).toISOString()
+  })
   t.match(alice?.password_hash, /^\$argon2id\$/)
   t.equal(await createPasswordHasher({ cost: 'test' }).verify(alice!.password_hash, 'correct horse'), true)
 })
@@ -258,7 +264,7 @@ t.test('user list does not pass terminal control characters through', async (t) 
     new Date(NOW))
   const run = await cli(['user', 'list'])
   t.match(run.stdout, 'Mal\ufffd]0;pwned\ufffdlory\ufffd')
-  t.notMatch(run.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+  t.notMatch(run.stdout, /(?!\n)\p{Cc}/u)
 })
 
 t.test('user disable and enable change the flag and revoke earlier tokens', async (t) => {
@@ -278,11 +284,17 @@ t.test('user set-roles replaces the roles, checked like the API', async (t) => {
   t.same(await cli(['user', 'set-roles', 'bob', 'admin, client']),
     { code: 0, stdout: 'User bob now has roles: admin, client; its earlier tokens stop working.\n', stderr: '' })
   t.match(await users.find('bob'), { roles: ['admin', 'client'], token_generation: start + 1 })
-  t.same(await cli(['user', 'set-roles', 'bob', '']), { code: 0,
-    stdout: 'User bob now has roles: none; its earlier tokens stop working.\n', stderr: '' })
+  t.same(await cli(['user', 'set-roles', 'bob', '']), {
+    code: 0,
+    stdout: 'User bob now has roles: none; its earlier tokens stop working.\n',
+    stderr: ''
+  })
   t.match(await users.find('bob'), { roles: [] })
-  t.same(await cli(['user', 'set-roles', 'bob', 'root']), { code: 1, stdout: '',
-    stderr: 'error: role "root" does not exist (roles: admin, client)\n' })
+  t.same(await cli(['user', 'set-roles', 'bob', 'root']), {
+    code: 1,
+    stdout: '',
+    stderr: 'error: role "root" does not exist (roles: admin, client)\n'
+  })
   t.same(await cli(['user', 'set-roles', 'bob', 'admin,admin']),
     { code: 1, stdout: '', stderr: 'error: roles must NOT have duplicate items (items ## 0 and 1 are identical)\n' })
   t.match(await users.find('bob'), { roles: [] })
@@ -312,14 +324,19 @@ t.test('user import creates the FastAPI users with their bcrypt hashes', async (
       'each hash is replaced by argon2id at the first login.\n'
   })
   const users = repository()
-  t.match(await users.find('johndoe'), { roles: ['admin'], disabled: false, email: 'johndoe@example.com', full_name: 'John Doe',
-    password_hash: /^\$2b\$12\$/ })
+  t.match(await users.find('johndoe'), {
+    roles: ['admin'],
+    disabled: false,
+    email: 'johndoe@example.com',
+    full_name: 'John Doe',
+    password_hash: /^\$2b\$12\$/
+  })
   t.match(await users.find('alice'), { roles: ['client'], disabled: true, password_hash: /^\$2b\$12\$/ })
 })
 
 t.test('user import of a malformed file lists every problem and imports nothing', async (t) => {
   const { cli, repository } = setup(t)
-  const dir = t.testdir({ 'users.json': JSON.stringify({ ok: { username: 'okay', role: 'client', hashed_password: 'x' }, 'ok2': 7 }) })
+  const dir = t.testdir({ 'users.json': JSON.stringify({ ok: { username: 'okay', role: 'client', hashed_password: 'x' }, ok2: 7 }) })
   const file = join(dir, 'users.json')
   t.same(await cli(['user', 'import', file]), {
     code: 1,
@@ -348,8 +365,11 @@ t.test('user import of a file naming an existing user imports nothing', async (t
   const { cli, repository } = setup(t)
   const users = repository()
   await users.create({ username: 'alice', password_hash: 'x', roles: ['admin'] }, new Date(NOW))
-  t.same(await cli(['user', 'import', FIXTURE]), { code: 1, stdout: '',
-    stderr: `error: ${FIXTURE}: nothing was imported: Username "alice" is taken\n` })
+  t.same(await cli(['user', 'import', FIXTURE]), {
+    code: 1,
+    stdout: '',
+    stderr: `error: ${FIXTURE}: nothing was imported: Username "alice" is taken\n`
+  })
   t.equal(await users.find('johndoe'), undefined)
   t.equal(await users.count(), 1)
 })
@@ -378,8 +398,11 @@ t.test('imported FastAPI users log in with their old passwords, and the first lo
 
   const again = await tokenRequest(app, { username: 'johndoe', password: 'secret' })
   t.equal(again.statusCode, 200, 'the argon2id hash verifies the same password')
-  const me = await app.inject({ method: 'GET', url: '/users/me',
-    headers: { authorization: `Bearer ${again.json<{ access_token: string }>().access_token}` } })
+  const me = await app.inject({
+    method: 'GET',
+    url: '/users/me',
+    headers: { authorization: `Bearer ${again.json<{ access_token: string }>().access_token}` }
+  })
   t.same(me.json(), { username: 'johndoe', email: 'johndoe@example.com', full_name: 'John Doe', disabled: false, roles: ['admin'] })
 
   // API.md "Tokens": a disabled user is refused only after a correct password.
