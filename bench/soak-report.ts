@@ -42,4 +42,3 @@ export function startCommand (script: string): { env: Record<string, string>, no
   const entry = words.pop() as string
   return { env, nodeFlags: words, entry }
 }
-

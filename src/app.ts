@@ -127,4 +127,3 @@ function loggerOptions (config: Config, logger: AppOptions['logger']): FastifySe
     serializers: { ...options.serializers, req: serializeRequest }
   }
 }
-

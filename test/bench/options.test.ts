@@ -10,8 +10,12 @@ t.test('defaults: 3 rounds of 10 s, 1 s warm-up, 50 connections, bench/results.m
 
 t.test('--smoke runs 1 round of 1 s without warm-up, whatever the environment says; --out and BENCH_* are read', async (t) => {
   const env = {
-    BENCH_DURATION: '30', BENCH_ROUNDS: '5', BENCH_WARMUP: '0', BENCH_CONNECTIONS: '10',
-    BENCH_RESULTS: '/tmp/r.md', BENCH_CPU_PROF: '/tmp/prof'
+    BENCH_DURATION: '30',
+    BENCH_ROUNDS: '5',
+    BENCH_WARMUP: '0',
+    BENCH_CONNECTIONS: '10',
+    BENCH_RESULTS: '/tmp/r.md',
+    BENCH_CPU_PROF: '/tmp/prof'
   }
   t.same(parseOptions([], env, '/repo'),
     { duration: 30, rounds: 5, warmup: 0, connections: 10, out: '/tmp/r.md', cpuProfDir: '/tmp/prof', smoke: false })

@@ -19,8 +19,16 @@ async function launch (t: Test, env: Record<string, string>): Promise<Started> {
   // tap adds its loader to a child's NODE_OPTIONS, and an --import loader would start the pool before
   // the launcher runs (as it would under `npm start` too), so the child runs without it.
   const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
-    env: { PATH: process.env.PATH ?? '', _TAPJS_PROCESSINFO_COVERAGE_: '0', HOST: '127.0.0.1', PORT: '0', DATABASE_PATH: ':memory:',
-      JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      _TAPJS_PROCESSINFO_COVERAGE_: '0',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_PATH: ':memory:',
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+      ...env
+    },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   t.teardown(() => { child.kill('SIGKILL') })

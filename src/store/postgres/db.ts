@@ -76,7 +76,7 @@ const MIGRATIONS: ReadonlyArray<readonly string[]> = [
        RETURN NULL;
      END $$`,
     // An insert too: an instance may hold "no such user" for a name another one just created.
-    `CREATE TRIGGER users_changed AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION notify_user_change()`,
+    'CREATE TRIGGER users_changed AFTER INSERT OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION notify_user_change()',
     // Only what the user state holds (src/user-state.ts); an email change revokes nothing.
     `CREATE TRIGGER users_state_changed AFTER UPDATE ON users FOR EACH ROW
      WHEN (OLD.token_generation IS DISTINCT FROM NEW.token_generation OR OLD.roles IS DISTINCT FROM NEW.roles

@@ -32,8 +32,14 @@ export function storeContract (t: Test, open: StoreFactory): void {
     const { store: { users } } = await open(t)
     const bob = await users.create(user('bob', { email: 'b@example.com', full_name: 'Bob', roles: ['client', 'admin'] }), NOW)
     t.same(bob, {
-      username: 'bob', email: 'b@example.com', full_name: 'Bob', password_hash: 'hash-of-bob', disabled: false,
-      roles: ['client', 'admin'], token_generation: bob.token_generation, created_at: NOW.toISOString()
+      username: 'bob',
+      email: 'b@example.com',
+      full_name: 'Bob',
+      password_hash: 'hash-of-bob',
+      disabled: false,
+      roles: ['client', 'admin'],
+      token_generation: bob.token_generation,
+      created_at: NOW.toISOString()
     })
     assertRandomStart(t, bob.token_generation)
     await users.create(user('alice', { disabled: true }), NOW)
