@@ -24,7 +24,10 @@ export function lastHalfSlope (samples: readonly Sample[]): number {
 /** A text chart of the curve: one row per sample, a bar scaled to the peak. */
 export function curve (samples: readonly Sample[], width = 50): string {
   const peak = Math.max(...samples.map((s) => s.rssMb), 1)
-  return samples.map((s) => `${String(Math.round(s.seconds)).padStart(5)} s ${s.rssMb.toFixed(1).padStart(6)} MB ${'#'.repeat(Math.round(s.rssMb / peak * width))}`).join('\n')
+  return samples.map((s) => {
+    const bar = '#'.repeat(Math.round(s.rssMb / peak * width))
+    return `${String(Math.round(s.seconds)).padStart(5)} s ${s.rssMb.toFixed(1).padStart(6)} MB ${bar}`
+  }).join('\n')
 }
 
 /**

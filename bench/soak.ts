@@ -44,12 +44,12 @@ function setting (name: string, fallback: number): number {
 const children = new Set<ChildProcess>()
 
 async function freePort (): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
+  return await new Promise((resolve, reject) => {
     const probe = createServer()
     probe.once('error', reject)
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address()
-      probe.close(() => typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port')))
+      probe.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
     })
   })
 }
@@ -111,7 +111,13 @@ async function startServer (databasePath: string): Promise<Server> {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) })
       await res.arrayBuffer()
       if (res.status === 200 && child.pid !== undefined) {
-        return { child, pid: child.pid, base, logLines: () => lines, pinned: hasTaskset ? 'server on CPU 0, load on CPU 1 (taskset)' : 'unpinned' }
+        return {
+          child,
+          pid: child.pid,
+          base,
+          logLines: () => lines,
+          pinned: hasTaskset ? 'server on CPU 0, load on CPU 1 (taskset)' : 'unpinned'
+        }
       }
     } catch {
       // Not listening yet.
@@ -151,7 +157,18 @@ class Load {
 
   constructor (private readonly base: string, private readonly users: ReadonlyArray<{ username: string, password: string }>) {}
 
-  async request (label: string, method: string, path: string, init: { token?: string, form?: Record<string, string>, json?: unknown, raw?: string, headers?: Record<string, string> } = {}): Promise<Answer | undefined> {
+  async request (
+    label: string,
+    method: string,
+    path: string,
+    init: {
+      token?: string
+      form?: Record<string, string>
+      json?: unknown
+      raw?: string
+      headers?: Record<string, string>
+    } = {}
+  ): Promise<Answer | undefined> {
     const headers: Record<string, string> = { 'x-forwarded-for': randomAddress(), ...init.headers }
     if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
     let body: string | undefined
@@ -206,7 +223,9 @@ class Load {
 
   async badLogin (): Promise<void> {
     // Unknown users and wrong passwords, each from its own address: new throttle keys.
-    const username = randomInt(2) === 0 ? `nobody-${randomBytes(6).toString('hex')}` : (this.pick(this.users) as { username: string }).username
+    const username = randomInt(2) === 0
+      ? `nobody-${randomBytes(6).toString('hex')}`
+      : (this.pick(this.users) as { username: string }).username
     await this.request('bad login', 'POST', '/token', { form: { username, password: randomBytes(9).toString('base64') } })
   }
 
@@ -218,7 +237,8 @@ class Load {
     this.refreshing.add(login)
     const presented = login.refresh
     try {
-      const next = this.tokens(await this.request('refresh', 'POST', '/token', { form: { grant_type: 'refresh_token', refresh_token: presented } }))
+      const form = { grant_type: 'refresh_token', refresh_token: presented }
+      const next = this.tokens(await this.request('refresh', 'POST', '/token', { form }))
       if (next === undefined) return this.drop(login)
       Object.assign(login, next)
       this.keep(this.used, { token: presented, login }, 100)
@@ -251,7 +271,8 @@ class Load {
   async createItem (): Promise<void> {
     const login = this.pick(this.logins)
     if (login === undefined) return
-    const answer = await this.request('create', 'POST', '/items', { token: login.access, json: { name: `soak ${randomBytes(4).toString('hex')}`, description: 'x'.repeat(randomInt(200)) } })
+    const json = { name: `soak ${randomBytes(4).toString('hex')}`, description: 'x'.repeat(randomInt(200)) }
+    const answer = await this.request('create', 'POST', '/items', { token: login.access, json })
     if (answer?.status === 201) this.keep(this.itemIds, { login, id: (JSON.parse(answer.body) as { id: number }).id }, 500)
   }
 
@@ -270,21 +291,39 @@ class Load {
     const token = this.pick(this.logins)?.access ?? ''
     switch (randomInt(8)) {
       case 0: // A forged token: right shape, random signature.
-        return void await this.request('fuzz', 'GET', '/items', { token: `${token.slice(0, token.lastIndexOf('.') + 1)}${randomBytes(32).toString('base64url')}` })
+      {
+        const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${randomBytes(32).toString('base64url')}`
+        await this.request('fuzz', 'GET', '/items', { token: forged })
+        return
+      }
       case 1: // Random garbage as a token.
-        return void await this.request('fuzz', 'GET', '/users/me', { token: randomBytes(randomInt(1, 600)).toString('base64url') })
+        await this.request('fuzz', 'GET', '/users/me', { token: randomBytes(randomInt(1, 600)).toString('base64url') })
+        return
       case 2: // Out-of-range paging.
-        return void await this.request('fuzz', 'GET', `/items?offset=${['1e21', 'Infinity', '-1', 'x', '9223372036854775808'][randomInt(5)] as string}`, { token })
+      {
+        const offset = ['1e21', 'Infinity', '-1', 'x', '9223372036854775808'][randomInt(5)] as string
+        await this.request('fuzz', 'GET', `/items?offset=${offset}`, { token })
+        return
+      }
       case 3: // Broken JSON and unknown fields.
-        return void await this.request('fuzz', 'POST', '/items', { token, raw: randomInt(2) === 0 ? '{"name":' : `{"name":"a","${randomBytes(4).toString('hex')}":1}` })
+      {
+        const raw = randomInt(2) === 0 ? '{"name":' : `{"name":"a","${randomBytes(4).toString('hex')}":1}`
+        await this.request('fuzz', 'POST', '/items', { token, raw })
+        return
+      }
       case 4: // Unknown paths, with random segments (router and 404 logs).
-        return void await this.request('fuzz', 'GET', `/${randomBytes(8).toString('hex')}/${randomInt(1e9)}`)
+        await this.request('fuzz', 'GET', `/${randomBytes(8).toString('hex')}/${randomInt(1e9)}`)
+        return
       case 5: // A malformed /token form and an unknown grant.
-        return void await this.request('fuzz', 'POST', '/token', { form: { grant_type: randomBytes(5).toString('hex'), username: 'x'.repeat(randomInt(300)) } })
+        await this.request('fuzz', 'POST', '/token', {
+          form: { grant_type: randomBytes(5).toString('hex'), username: 'x'.repeat(randomInt(300)) }
+        })
+        return
       case 6: // JSON at /token (415) and a huge header.
-        return void await this.request('fuzz', 'POST', '/token', { json: { username: 'bob' }, headers: { 'x-padding': 'p'.repeat(randomInt(8000)) } })
+        await this.request('fuzz', 'POST', '/token', { json: { username: 'bob' }, headers: { 'x-padding': 'p'.repeat(randomInt(8000)) } })
+        return
       default: // Random item ids.
-        return void await this.request('fuzz', 'GET', `/items/${randomInt(2 ** 31)}`, { token })
+        await this.request('fuzz', 'GET', `/items/${randomInt(2 ** 31)}`, { token })
     }
   }
 
@@ -339,13 +378,19 @@ async function main (): Promise<void> {
   const server = await startServer(join(folder, 'soak.db'))
   try {
     // A few clients of our own besides the demo users, so logins spread over several users.
-    const admin = await retried(`${server.base}/token`, { method: 'POST', headers: { 'content-type': FORM }, body: 'username=johndoe&password=secret' }, 200)
+    const admin = await retried(`${server.base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: 'username=johndoe&password=secret'
+    }, 200)
     const adminToken = (JSON.parse(admin) as { access_token: string }).access_token
     const users = [{ username: 'johndoe', password: 'secret' }, { username: 'bob', password: 'secret3' }]
     for (let i = 0; i < 8; i++) {
       const user = { username: `soak-user-${i}`, password: `soak-password-${i}` }
       await retried(`${server.base}/users`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ ...user, roles: ['client'] })
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ ...user, roles: ['client'] })
       }, 201)
       users.push(user)
     }
@@ -360,7 +405,8 @@ async function main (): Promise<void> {
       if (rss === undefined) throw new HarnessError(`the server exited (${String(server.child.exitCode ?? server.child.signalCode)})`)
       const seconds = (Date.now() - started) / 1000
       samples.push({ seconds, rssMb: rss })
-      process.stdout.write(`${seconds.toFixed(0).padStart(5)} s  RSS ${rss.toFixed(1).padStart(6)} MB  sent ${sent}  in flight ${load.inFlight}  skipped ${load.skipped}  failed ${load.failures}  log lines ${server.logLines()}\n`)
+      process.stdout.write(`${seconds.toFixed(0).padStart(5)} s  RSS ${rss.toFixed(1).padStart(6)} MB  sent ${sent}  ` +
+        `in flight ${load.inFlight}  skipped ${load.skipped}  failed ${load.failures}  log lines ${server.logLines()}\n`)
     }
     sample()
     let nextSample = started + sampleEvery * 1000
@@ -373,7 +419,7 @@ async function main (): Promise<void> {
           continue
         }
         sent++
-        void load.one()
+        load.one()
       }
       if (Date.now() >= nextSample) {
         sample()
@@ -387,12 +433,19 @@ async function main (): Promise<void> {
     const slope = lastHalfSlope(samples)
     const peak = Math.max(...samples.map((s) => s.rssMb))
     const last = samples.at(-1) as Sample
-    const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} · ${cpus().length} cores · Node ${process.version} · ${type()} ${release()} · load ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end · ${server.pinned}`
-    const statuses = [...load.statuses].sort(([a], [b]) => a.localeCompare(b)).map(([key, count]) => `${key}: ${count}`).join(', ')
+    const loads = loadavg().map((l) => l.toFixed(2)).join(' ')
+    const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} · ${cpus().length} cores · Node ${process.version} · ` +
+      `${type()} ${release()} · load ${loads} at the end · ${server.pinned}`
+    const statuses = [...load.statuses]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, count]) => `${key}: ${count}`)
+      .join(', ')
     const pass = peak < RSS_LIMIT_MB && slope <= SLOPE_LIMIT_MB_PER_MIN
-    const verdict = `${pass ? 'PASS' : 'FAIL'}  RSS peak ${peak.toFixed(1)} MB (< ${RSS_LIMIT_MB}), last ${last.rssMb.toFixed(1)} MB, slope of the last half ${slope.toFixed(2)} MB/min (<= ${SLOPE_LIMIT_MB_PER_MIN})`
+    const verdict = `${pass ? 'PASS' : 'FAIL'}  RSS peak ${peak.toFixed(1)} MB (< ${RSS_LIMIT_MB}), last ${last.rssMb.toFixed(1)} MB, ` +
+      `slope of the last half ${slope.toFixed(2)} MB/min (<= ${SLOPE_LIMIT_MB_PER_MIN})`
     const report = [
-      `Soak of ${duration} s at ${rate} requests/s: ${sent} sent, ${load.skipped} skipped (over ${MAX_IN_FLIGHT} in flight), ${load.failures} failed`,
+      `Soak of ${duration} s at ${rate} requests/s: ${sent} sent, ${load.skipped} skipped (over ${MAX_IN_FLIGHT} in flight), ` +
+        `${load.failures} failed`,
       machine,
       `answers: ${statuses}`,
       '',

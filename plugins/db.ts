@@ -55,7 +55,11 @@ async function db (app: FastifyInstance, { path, url, demoUsers, now, accessToke
   const { users } = store
   const userState = createUserStateCache({ load: users.find })
   const logins = createLoginService({
-    refreshTokens: store.refreshTokens, findUser: users.find, now, refreshTokenTtl, revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
+    refreshTokens: store.refreshTokens,
+    findUser: users.find,
+    now,
+    refreshTokenTtl,
+    revokedRetention: (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000
   })
   // What another writer (the CLI, another instance) changed is forgotten, so the next request reads
   // it; a login revoked elsewhere is refused here too; after a gap in the feed, everything is read again.

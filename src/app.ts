@@ -96,7 +96,12 @@ export function buildApp ({
   app.register(rateLimit, { config, now })
   app.register(passwords, { hashCost })
   app.register(db, {
-    path: config.databasePath, url: config.databaseUrl, demoUsers: config.demoUsers, now, accessTokenTtl: config.accessTokenTtl, refreshTokenTtl: config.refreshTokenTtl
+    path: config.databasePath,
+    url: config.databaseUrl,
+    demoUsers: config.demoUsers,
+    now,
+    accessTokenTtl: config.accessTokenTtl,
+    refreshTokenTtl: config.refreshTokenTtl
   })
   app.register(securityEvents)
   // Off unless METRICS_PORT is set: then its onResponse hook, added before any route, sees them all.

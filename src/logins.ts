@@ -45,7 +45,9 @@ const INVALID = 'The refresh token is invalid, expired or revoked'
 /** The description of a reused refresh token's invalid_grant; routes/oauth.ts logs refresh_reused on it. */
 export const REUSED = 'The refresh token was already used; its login is revoked'
 
-export function createLoginService ({ refreshTokens, findUser, now, refreshTokenTtl, revokedRetention }: LoginServiceOptions): LoginService {
+export function createLoginService (
+  { refreshTokens, findUser, now, refreshTokenTtl, revokedRetention }: LoginServiceOptions
+): LoginService {
   // loginId → revoked at (ms), oldest first. Entries older than the retention are dropped:
   // every access token of that login has expired by then.
   const revoked = new Map<string, number>()
@@ -136,7 +138,9 @@ export function revokingLogins (users: UsersRepository, logins: Pick<LoginServic
     async update (username, changes) {
       const before = REVOKING_CHANGES.some((key) => changes[key] !== undefined) ? await users.find(username) : undefined
       const updated = await users.update(username, changes)
-      if (updated !== undefined && before !== undefined && updated.token_generation !== before.token_generation) await logins.revokeUser(username)
+      if (updated !== undefined && before !== undefined && updated.token_generation !== before.token_generation) {
+        await logins.revokeUser(username)
+      }
       return updated
     },
     async delete (username) {

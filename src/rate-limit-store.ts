@@ -97,7 +97,10 @@ export function countedRateLimitStore ({ counters, now, pruneEveryMs = 60_000 }:
   function view (prefix: string): RateLimitStore {
     return {
       incr: (key, callback, timeWindow) => {
-        incr(`${prefix}\n${key}`, timeWindow).then((result) => { callback(null, result) }, (err: Error) => { callback(err, { current: 0, ttl: 0 }) })
+        incr(`${prefix}\n${key}`, timeWindow).then(
+          (result) => { callback(null, result) },
+          (err: Error) => { callback(err, { current: 0, ttl: 0 }) }
+        )
       },
       child: (options) => view(routeGroup(options))
     }

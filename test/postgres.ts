@@ -11,7 +11,8 @@ import { postgresServerBin } from './setup/prerequisites.js'
 const run = promisify(execFile)
 
 /** Said, in one line, where PostgreSQL's server programs are missing. */
-export const MISSING = 'PostgreSQL is not installed: the PostgreSQL tests need its initdb and pg_ctl (Debian: apt-get install -y postgresql)'
+export const MISSING = 'PostgreSQL is not installed: the PostgreSQL tests need its initdb and pg_ctl ' +
+  '(Debian: apt-get install -y postgresql)'
 
 export interface PostgresCluster {
   /** A new, empty database of its own (about 150 ms); returns its postgres:// URL. */
@@ -79,7 +80,8 @@ export async function startPostgres (t: Test): Promise<PostgresCluster> {
   await run(...command('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']))
   const start = async (): Promise<void> => {
     await run(...command('pg_ctl', ['-D', data, '-w', '-l', join(dir, 'log'), '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']))
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off ` +
+      '-c full_page_writes=off -c max_connections=200', 'start']))
   }
   await start()
   const url = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`

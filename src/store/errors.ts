@@ -22,6 +22,8 @@ const CONNECTION_FAULTS = new Set([
 export function isDatabaseFault (err: unknown): boolean {
   if (err instanceof DatabaseUnavailableError) return true
   const code = (err as { code?: unknown } | null)?.code
-  if (typeof code === 'string') return SQLITE_FAULTS.test(code) || CONNECTION_FAULTS.has(code) || (/^[0-9A-Z]{5}$/.test(code) && POSTGRES_FAULTS.test(code))
+  if (typeof code === 'string') {
+    return SQLITE_FAULTS.test(code) || CONNECTION_FAULTS.has(code) || (/^[0-9A-Z]{5}$/.test(code) && POSTGRES_FAULTS.test(code))
+  }
   return err instanceof TypeError && err.message === 'The database connection is not open'
 }

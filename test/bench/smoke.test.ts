@@ -13,7 +13,8 @@ t.setTimeout(120_000)
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BENCH = join(ROOT, 'dist', 'bench', 'run.js')
-const ROWS = ['GET /health', 'GET /admin-only', 'GET /admin-only, LOG_LEVEL=info', 'GET /admin-only, METRICS_PORT set', 'GET /admin-only, 20000 users',
+const ROWS = ['GET /health', 'GET /admin-only', 'GET /admin-only, LOG_LEVEL=info', 'GET /admin-only, METRICS_PORT set',
+  'GET /admin-only, 20000 users',
   'bare Fastify 5: GET /admin-only', 'Fastify 5 + @fastify/jwt: GET /admin-only', 'GET /items?limit=20', 'POST /items', 'POST /token',
   'GET /admin-only during login storm', 'POST /token (the storm)']
 
@@ -39,7 +40,7 @@ async function runBench (out: string): Promise<{ code: number | null, stdout: st
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const killer = setTimeout(() => child.kill('SIGKILL'), 100_000)
-  const code = await new Promise<number | null>((resolveExit) => child.once('close', resolveExit))
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
   clearTimeout(killer)
   return { code, stdout, stderr }
 }

@@ -51,7 +51,8 @@ t.test('package.json\'s start script is one the soak can run', async (t) => {
 t.test('npm start\'s node flags cap V8\'s old space at 512 MiB and its semi-spaces at 8 MiB', async (t) => {
   const { nodeFlags } = startCommand(scripts.start as string)
   const script = 'const v8 = require("node:v8"); process.stdout.write(JSON.stringify({ limit: v8.getHeapStatistics().heap_size_limit }))'
-  const { limit } = JSON.parse(execFileSync(process.execPath, [...nodeFlags, '-e', script], { env: { PATH: process.env.PATH ?? '' } }).toString()) as { limit: number }
+  const output = execFileSync(process.execPath, [...nodeFlags, '-e', script], { env: { PATH: process.env.PATH ?? '' } }).toString()
+  const { limit } = JSON.parse(output) as { limit: number }
   const MiB = 1024 * 1024
   // heap_size_limit is old space plus the young generation's share: 512 + 3 × 8 (semi-spaces) at most.
   t.ok(limit >= 512 * MiB && limit <= (512 + 3 * 8) * MiB, `heap limit ${limit / MiB} MiB`)

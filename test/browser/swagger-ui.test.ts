@@ -41,7 +41,12 @@ async function watchCsp (page: Page): Promise<{ violations: Violation[], console
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
       const report = (window as unknown as { reportCspViolation: (v: Violation) => void }).reportCspViolation
-      report({ directive: event.effectiveDirective, blocked: event.blockedURI, sample: event.sample, source: `${event.sourceFile}:${event.lineNumber}:${event.columnNumber}` })
+      report({
+        directive: event.effectiveDirective,
+        blocked: event.blockedURI,
+        sample: event.sample,
+        source: `${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`
+      })
     })
   })
   return { violations, consoleLines }

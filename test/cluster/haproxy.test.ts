@@ -63,10 +63,11 @@ t.test('deploy/haproxy.cfg in front of three instances: SIGTERM to one during wr
   const acknowledged = new Map<number, string>()
   const refused: number[] = []
   let writing = true
+  const isWriting = (): boolean => writing
   let acknowledgedAfterStop = 0
   let stopped = false
   const writers = Array.from({ length: 4 }, async (_, w) => {
-    for (let n = 0; writing; n++) {
+    for (let n = 0; isWriting(); n++) {
       const name = `write ${w}.${n}`
       const res = await send(base, 'POST', '/items', { token, json: { name } }).catch(() => undefined)
       if (res?.status === 201) {

@@ -37,7 +37,9 @@ function childEnv (env: Record<string, string>): Record<string, string> {
 /** Starts one server process on a free port; killed when `t` ends. */
 export async function startInstance (t: Test, env: Record<string, string>): Promise<Instance> {
   // A dist/ built before the change feed would test the old server: say so rather than measure it.
-  if (!existsSync(join(ROOT, 'dist', 'src', 'store', 'postgres', 'feed.js'))) throw new Error('dist/ is missing or older than the change feed: run `npm run build` first')
+  if (!existsSync(join(ROOT, 'dist', 'src', 'store', 'postgres', 'feed.js'))) {
+    throw new Error('dist/ is missing or older than the change feed: run `npm run build` first')
+  }
   const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
     env: childEnv({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...CLUSTER_ENV, ...env }),
     stdio: ['ignore', 'pipe', 'inherit']

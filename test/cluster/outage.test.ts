@@ -19,14 +19,18 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 // API.md "Several instances": while the database cannot be reached, routes that need it answer 503
 // with Retry-After (never 500, never 200 for a token that may have been revoked), GET /ready answers
 // 503, and every instance recovers by itself once the database is back.
-t.test('PostgreSQL stopped for 3 s under load: 503 with Retry-After, never 500; /ready 503; every instance recovers by itself', async (t) => {
+t.test('PostgreSQL stopped for 3 s under load: 503 with Retry-After, never 500; /ready 503; ' +
+  'every instance recovers by itself', async (t) => {
   const login = await send(instances[0]?.base as string, 'POST', '/token', { form: { username: 'bob', password: 'secret3' } })
   const token = login.body.access_token as string
   const answers: Answer[] = []
   let running = true
+  const isRunning = (): boolean => running
   const load = instances.map(async (instance, i) => {
-    for (let n = 0; running; n++) {
-      const [method, path, json] = n % 3 === 0 ? ['POST', '/items', { name: `item ${i}.${n}` }] : n % 3 === 1 ? ['GET', '/users/me', undefined] : ['GET', '/ready', undefined]
+    for (let n = 0; isRunning(); n++) {
+      const [method, path, json] = n % 3 === 0
+        ? ['POST', '/items', { name: `item ${i}.${n}` }]
+        : n % 3 === 1 ? ['GET', '/users/me', undefined] : ['GET', '/ready', undefined]
       try {
         const res = await send(instance.base, method as string, path as string, { token, json })
         answers.push({ path: path as string, status: res.status, retryAfter: res.headers.get('retry-after'), at: performance.now() })
@@ -67,6 +71,7 @@ t.test('PostgreSQL stopped for 3 s under load: 503 with Retry-After, never 500; 
   t.ok(during.length > 0, 'requests during the outage')
   t.ok(during.every((answer) => answer.status === 503), 'each one 503: nothing answered from what may be stale')
   // /ready is a probe for the load balancer, answered {"status":"unavailable"}; the routes say when to retry.
-  t.ok(answers.filter((answer) => answer.status === 503 && answer.path !== '/ready').every((answer) => answer.retryAfter === '1'), 'with Retry-After')
+  const routes503 = answers.filter((answer) => answer.status === 503 && answer.path !== '/ready')
+  t.ok(routes503.every((answer) => answer.retryAfter === '1'), 'with Retry-After')
   t.ok(during.some((answer) => answer.path === '/ready'), '/ready among them')
 })

@@ -23,7 +23,9 @@ t.before(async () => {
   admin = await accessToken(instances[0] as Instance, 'johndoe', 'secret', '10.255.0.1')
 })
 
-async function tokens (instance: Instance, username: string, password: string, client: string): Promise<{ access_token: string, refresh_token: string }> {
+async function tokens (
+  instance: Instance, username: string, password: string, client: string
+): Promise<{ access_token: string, refresh_token: string }> {
   const res = await send(instance.base, 'POST', '/token', { form: { username, password }, client })
   if (res.status !== 200) throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`)
   return res.body
@@ -81,15 +83,20 @@ const patch = async (on: Instance, name: string, json: object): Promise<Sent> =>
 const KINDS: Kind[] = [
   simpleKind('disable', async (on) => { expectStatus(t, await patch(on, 'disable', { disabled: true }), 200, 'disable') },
     async (on) => { expectStatus(t, await patch(on, 'disable', { disabled: false }), 200, 'enable') }),
-  simpleKind('delete', async (on) => { expectStatus(t, await send(on.base, 'DELETE', `/users/${user('delete')}`, { token: admin, client: adminClient() }), 204, 'delete') },
-    async (on) => {
-      expectStatus(t, await send(on.base, 'POST', '/users', { token: admin, json: { username: user('delete'), password: passwords.get(user('delete')), roles: ['client'] }, client: adminClient() }), 201, 'create again')
-    }),
-  simpleKind('roles', async (on, trial) => { expectStatus(t, await patch(on, 'roles', { roles: trial % 2 === 0 ? ['admin'] : ['client'] }), 200, 'roles') }),
+  simpleKind('delete', async (on) => {
+    expectStatus(t, await send(on.base, 'DELETE', `/users/${user('delete')}`, { token: admin, client: adminClient() }), 204, 'delete')
+  }, async (on) => {
+    const json = { username: user('delete'), password: passwords.get(user('delete')), roles: ['client'] }
+    expectStatus(t, await send(on.base, 'POST', '/users', { token: admin, json, client: adminClient() }), 201, 'create again')
+  }),
+  simpleKind('roles', async (on, trial) => {
+    expectStatus(t, await patch(on, 'roles', { roles: trial % 2 === 0 ? ['admin'] : ['client'] }), 200, 'roles')
+  }),
   simpleKind('password', async (on, trial, state) => {
     const name = user('password')
     const next = `password-${trial + 1}`
-    const res = await send(on.base, 'PUT', '/users/me/password', { token: state.token, json: { current_password: passwords.get(name), new_password: next } })
+    const json = { current_password: passwords.get(name), new_password: next }
+    const res = await send(on.base, 'PUT', '/users/me/password', { token: state.token, json })
     expectStatus(t, res, 204, 'password')
     passwords.set(name, next)
   }),
@@ -104,7 +111,8 @@ const KINDS: Kind[] = [
     // The token to be revoked is the one a first refresh issued; the change uses the refresh token again.
     async prepare (on, _trial, client) {
       const issued = await tokens(on, user('reuse'), passwords.get(user('reuse')) as string, client)
-      const refreshed = await send(on.base, 'POST', '/token', { form: { grant_type: 'refresh_token', refresh_token: issued.refresh_token }, client })
+      const form = { grant_type: 'refresh_token', refresh_token: issued.refresh_token }
+      const refreshed = await send(on.base, 'POST', '/token', { form, client })
       return { token: refreshed.body.access_token, refresh: issued.refresh_token }
     }
   },
@@ -120,7 +128,9 @@ t.test(`each change kind, ${TRIALS} trials: the other instances refuse the old t
   for (const [k, kind] of KINDS.entries()) {
     const name = user(kind.name)
     passwords.set(name, `password-of-${kind.name}`)
-    expectStatus(t, await send(instances[0]?.base as string, 'POST', '/users', { token: admin, json: { username: name, password: passwords.get(name), roles: ['client'] }, client: adminClient() }), 201, `create ${name}`)
+    const json = { username: name, password: passwords.get(name), roles: ['client'] }
+    const created = await send(instances[0]?.base as string, 'POST', '/users', { token: admin, json, client: adminClient() })
+    expectStatus(t, created, 201, `create ${name}`)
     const times: number[] = []
     for (let trial = 0; trial < TRIALS; trial++) {
       const on = instances[trial % 3] as Instance
@@ -143,8 +153,11 @@ t.test(`each change kind, ${TRIALS} trials: the other instances refuse the old t
   // which a busy 2-core machine can delay by itself (85 ms seen for one kind once, 29 ms usually).
   const all = [...measured.values()].flat()
   t.ok(quantile(all, 0.99) < 100, `p99 over all ${all.length} trials within 100 ms (${quantile(all, 0.99).toFixed(1)} ms)`)
-  t.comment(`propagation over ${all.length} trials: p50 ${quantile(all, 0.5).toFixed(1)} ms, p99 ${quantile(all, 0.99).toFixed(1)} ms, max ${Math.max(...all).toFixed(1)} ms`)
-  for (const [name, times] of measured) t.comment(`  ${name}: p50 ${quantile(times, 0.5).toFixed(1)} ms, p99 ${quantile(times, 0.99).toFixed(1)} ms`)
+  t.comment(`propagation over ${all.length} trials: p50 ${quantile(all, 0.5).toFixed(1)} ms, p99 ${quantile(all, 0.99).toFixed(1)} ms, ` +
+    `max ${Math.max(...all).toFixed(1)} ms`)
+  for (const [name, times] of measured) {
+    t.comment(`  ${name}: p50 ${quantile(times, 0.5).toFixed(1)} ms, p99 ${quantile(times, 0.99).toFixed(1)} ms`)
+  }
 })
 
 // API.md "Several instances": never a 200 for a token that may have been revoked, even with the feed down.
@@ -170,7 +183,8 @@ t.test('every listener connection killed, and a login revoked in the gap: refuse
 // API.md "Several instances": LOGIN_MAX_FAILURES and TOKEN_RATE_LIMIT count across all instances.
 t.test('the login throttle and the rate limit count across the three processes', async (t) => {
   for (let i = 0; i < 10; i++) {
-    const res = await send(instances[i % 3]?.base as string, 'POST', '/token', { form: { username: 'bob', password: 'wrong' }, client: '10.101.0.1' })
+    const form = { username: 'bob', password: 'wrong' }
+    const res = await send(instances[i % 3]?.base as string, 'POST', '/token', { form, client: '10.101.0.1' })
     expectStatus(t, res, 400, 'wrong password')
   }
   for (const instance of instances) {
@@ -181,22 +195,28 @@ t.test('the login throttle and the rate limit count across the three processes',
   const client = '10.102.0.1'
   // 11 requests so far from 10.101.0.1; from a fresh address, the budget is spread over the three.
   for (let i = 0; i < RATE_LIMIT; i++) {
-    expectStatus(t, await send(instances[i % 3]?.base as string, 'POST', '/revoke', { form: { token: 'unknown' }, client }), 200, 'within the budget')
+    const res = await send(instances[i % 3]?.base as string, 'POST', '/revoke', { form: { token: 'unknown' }, client })
+    expectStatus(t, res, 200, 'within the budget')
   }
-  for (const instance of instances) t.equal((await send(instance.base, 'POST', '/revoke', { form: { token: 'unknown' }, client })).status, 429)
+  for (const instance of instances) {
+    t.equal((await send(instance.base, 'POST', '/revoke', { form: { token: 'unknown' }, client })).status, 429)
+  }
 })
 
 // API.md "Several instances": a refresh token presented to two instances at once is honoured at most once.
 t.test('50 simultaneous refreshes of one token over the three: at most one winner, and the login revoked', async (t) => {
   const issued = await tokens(instances[0] as Instance, 'johndoe', 'secret', '10.103.0.1')
+  const form = { grant_type: 'refresh_token', refresh_token: issued.refresh_token }
   const results = await Promise.all(Array.from({ length: 50 }, async (_, i) =>
-    await send(instances[i % 3]?.base as string, 'POST', '/token', { form: { grant_type: 'refresh_token', refresh_token: issued.refresh_token }, client: `10.104.${i}.1` })))
+    await send(instances[i % 3]?.base as string, 'POST', '/token', { form, client: `10.104.${i}.1` })))
   const winners = results.filter((res) => res.status === 200)
   t.ok(winners.length <= 1, `${winners.length} winner`)
   t.same(results.filter((res) => res.status !== 200 && res.status !== 400), [], 'the others refused with invalid_grant')
   t.ok(results.some((res) => res.body.error_description === 'The refresh token was already used; its login is revoked'))
   for (const winner of winners) {
     const started = performance.now()
-    for (const instance of instances) t.ok(await refusedAfter(instance, winner.body.access_token, started) < 1000, 'the winner\'s login is revoked too')
+    for (const instance of instances) {
+      t.ok(await refusedAfter(instance, winner.body.access_token, started) < 1000, 'the winner\'s login is revoked too')
+    }
   }
 })

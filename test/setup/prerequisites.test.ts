@@ -122,7 +122,8 @@ function standIns (t: { teardown (fn: () => unknown): void }): string {
 
 t.test('the pretest step is silent and succeeds when everything is there', async (t) => {
   const bin = standIns(t)
-  t.match(pretest({ PATH: `${bin}:${process.env.PATH ?? ''}`, POSTGRESQL_BIN: bin, CHROMIUM_PATH: process.execPath }), { status: 0, stdout: '', stderr: '' })
+  const result = pretest({ PATH: `${bin}:${process.env.PATH ?? ''}`, POSTGRESQL_BIN: bin, CHROMIUM_PATH: process.execPath })
+  t.match(result, { status: 0, stdout: '', stderr: '' })
 })
 
 t.test('the pretest step stops with exit code 1 and one line, no stack trace, ' +

@@ -47,7 +47,8 @@ t.test('a /token body that stops half way is answered 408 and its connection clo
   const { port } = await listen(t, { requestTimeout: SHORT })
   const { received, closedAfter } = await closedByServer(t, port, HALF_TOKEN_BODY)
   t.match(received, /^HTTP\/1\.1 408 Request Timeout\r\n/)
-  t.same(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)), { error: 'Request Timeout', message: 'Client Timeout', statusCode: 408 })
+  const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))
+  t.same(body, { error: 'Request Timeout', message: 'Client Timeout', statusCode: 408 })
   t.ok(closedAfter >= SHORT, `not before the timeout (${closedAfter} ms)`)
 })
 
@@ -128,7 +129,9 @@ t.test('the server runs with a 30 s request timeout, checked every second, and b
 
 t.test('a timeout of 0 (never), negative or fractional is refused', async (t) => {
   const config = loadConfig(TEST_ENV)
-  for (const [name, value] of [['requestTimeout', 0], ['keepAliveTimeout', -1], ['connectionTimeout', 1.5], ['requestTimeout', Infinity]] as const) {
-    t.throws(() => buildApp({ config, logger: false, [name]: value }), new RangeError(`${name} must be a positive number of milliseconds`), `${name} ${value}`)
+  const refused = [['requestTimeout', 0], ['keepAliveTimeout', -1], ['connectionTimeout', 1.5], ['requestTimeout', Infinity]] as const
+  for (const [name, value] of refused) {
+    const expected = new RangeError(`${name} must be a positive number of milliseconds`)
+    t.throws(() => buildApp({ config, logger: false, [name]: value }), expected, `${name} ${value}`)
   }
 })

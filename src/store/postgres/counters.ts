@@ -11,10 +11,12 @@ export function createCountersRepository (sql: PgSql): CountersRepository {
     async countFailure (key, at, max, windowMs) {
       const since = at - windowMs
       const [row] = await sql<[{ refused: boolean, times: number[] }]>`
-        INSERT INTO login_failures AS f (key, times, refused, expires_at) VALUES (${key}, ARRAY[${at}::bigint], false, ${at + windowMs})
+        INSERT INTO login_failures AS f (key, times, refused, expires_at)
+        VALUES (${key}, ARRAY[${at}::bigint], false, ${at + windowMs})
         ON CONFLICT (key) DO UPDATE SET
           refused = (SELECT count(*) >= ${max} FROM unnest(f.times) AS t WHERE t > ${since}),
-          times = (SELECT CASE WHEN count(*) >= ${max} THEN coalesce(array_agg(t ORDER BY t), '{}') ELSE coalesce(array_agg(t ORDER BY t), '{}') || ${at}::bigint END
+          times = (SELECT CASE WHEN count(*) >= ${max} THEN coalesce(array_agg(t ORDER BY t), '{}')
+            ELSE coalesce(array_agg(t ORDER BY t), '{}') || ${at}::bigint END
             FROM unnest(f.times) AS t WHERE t > ${since}),
           expires_at = greatest(f.expires_at, ${at + windowMs})
         RETURNING refused, times`
@@ -23,7 +25,8 @@ export function createCountersRepository (sql: PgSql): CountersRepository {
     },
     async uncountFailure (key, at) {
       // One of the equal times, not all: they are interchangeable, and each is one attempt.
-      await sql`UPDATE login_failures SET times = times[:array_position(times, ${at}::bigint) - 1] || times[array_position(times, ${at}::bigint) + 1:]
+      await sql`UPDATE login_failures
+        SET times = times[:array_position(times, ${at}::bigint) - 1] || times[array_position(times, ${at}::bigint) + 1:]
         WHERE key = ${key} AND array_position(times, ${at}::bigint) IS NOT NULL`
     },
     async hit (key, at, windowMs) {

@@ -128,7 +128,9 @@ export async function migrate (sql: PgSql): Promise<void> {
     const [row] = await tx<Array<{ version: number }>>`SELECT version FROM schema_version`
     if (row === undefined) await tx`INSERT INTO schema_version (version) VALUES (0)`
     const current = row?.version ?? 0
-    if (current > SCHEMA_VERSION) throw new Error(`the database schema (version ${current}) is newer than this server's (${SCHEMA_VERSION})`)
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`the database schema (version ${current}) is newer than this server's (${SCHEMA_VERSION})`)
+    }
     for (let version = current; version < SCHEMA_VERSION; version++) {
       for (const statement of MIGRATIONS[version] as readonly string[]) await tx.unsafe(statement)
     }

@@ -47,7 +47,11 @@ export function parseChange (payload: string): StoreChange | { heartbeat: string
  * Its own client, not the driver's `sql.listen()`: that one re-listens after a close, but tells no
  * one that the connection was gone, and gives up silently when the database is down at that moment.
  */
-export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000, staleMs = 3000, retryMs = 250 }: ChangeFeedOptions = {}): ChangeFeed {
+export function createChangeFeed (
+  url: string,
+  sql: PgSql,
+  { heartbeatMs = 1000, staleMs = 3000, retryMs = 250 }: ChangeFeedOptions = {}
+): ChangeFeed {
   const instance = randomUUID()
   const beat = JSON.stringify({ h: instance })
   let live = false
@@ -68,7 +72,7 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
       return
     }
     // Pushed changes have synchronous listeners (plugins/db.ts): nothing to wait for.
-    void signal.emit(change)
+    signal.emit(change)
   }
 
   function open (): PgSql {
@@ -99,7 +103,7 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
 
   function schedule (): void {
     clearTimeout(retryTimer)
-    retryTimer = setTimeout(() => { void attempt() }, retryMs)
+    retryTimer = setTimeout(() => { attempt() }, retryMs)
     retryTimer.unref()
   }
 
@@ -128,7 +132,7 @@ export function createChangeFeed (url: string, sql: PgSql, { heartbeatMs = 1000,
       const old = listener
       listener = open()
       lost()
-      void old.end({ timeout: 0 })
+      old.end({ timeout: 0 })
     }
     // A heartbeat that fails is a heartbeat that does not come back: staleness reports it.
     sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${beat})`.catch(ignore)

@@ -14,7 +14,8 @@ export function createItemsRepository (sql: PgSql): ItemsRepository {
       // The window counts the rows before LIMIT, so a page and its total come from one snapshot.
       const rows = owner === undefined
         ? await sql<ListedRow[]>`SELECT *, count(*) OVER () AS total FROM items ORDER BY id LIMIT ${limit} OFFSET ${offset}`
-        : await sql<ListedRow[]>`SELECT *, count(*) OVER () AS total FROM items WHERE owner = ${owner} ORDER BY id LIMIT ${limit} OFFSET ${offset}`
+        : await sql<ListedRow[]>`SELECT *, count(*) OVER () AS total FROM items WHERE owner = ${owner}
+          ORDER BY id LIMIT ${limit} OFFSET ${offset}`
       const [first] = rows
       if (first !== undefined) return { items: rows.map(toItem), total: first.total }
       // Past the end: no row carries the total.

@@ -42,11 +42,13 @@ export function createRefreshTokensRepository (sql: PgSql): RefreshTokensReposit
     revokeFamily: async (familyId, now) => await revokeFamily(sql, familyId, now),
 
     revokeUser: async (username, now) =>
-      (await sql<Array<{ id: string }>>`UPDATE refresh_families SET revoked_at = ${now} WHERE username = ${username} AND revoked_at IS NULL RETURNING id`)
+      (await sql<Array<{ id: string }>>`UPDATE refresh_families SET revoked_at = ${now}
+        WHERE username = ${username} AND revoked_at IS NULL RETURNING id`)
         .map((row) => row.id),
 
     revokedAfter: async (time) =>
-      [...await sql<Array<{ id: string, revoked_at: number }>>`SELECT id, revoked_at FROM refresh_families WHERE revoked_at > ${time} ORDER BY revoked_at`],
+      [...await sql<Array<{ id: string, revoked_at: number }>>`SELECT id, revoked_at FROM refresh_families
+        WHERE revoked_at > ${time} ORDER BY revoked_at`],
 
     async prune (now, revokedBefore) {
       await sql.begin(async (tx) => {

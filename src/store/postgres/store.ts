@@ -10,7 +10,10 @@ import { createUsersRepository } from './users.js'
 const CLOSE_TIMEOUT_SECONDS = 2
 
 /** The PostgreSQL store at `url`, migrated on open (API.md "Several instances (PostgreSQL)"). */
-export async function openPostgresStore (url: string, feedOptions: ChangeFeedOptions = {}): Promise<PostgresStore & { changes: ChangeFeed }> {
+export async function openPostgresStore (
+  url: string,
+  feedOptions: ChangeFeedOptions = {}
+): Promise<PostgresStore & { changes: ChangeFeed }> {
   const sql = connect(url)
   const changes = createChangeFeed(url, sql, feedOptions)
   try {
@@ -33,7 +36,8 @@ export async function openPostgresStore (url: string, feedOptions: ChangeFeedOpt
     async checkReady () {
       let writable: boolean | undefined
       try {
-        [{ writable } = { writable: false }] = await sql<Array<{ writable: boolean }>>`SELECT current_setting('transaction_read_only') = 'off' AS writable`
+        [{ writable } = { writable: false }] = await sql<Array<{ writable: boolean }>>`
+          SELECT current_setting('transaction_read_only') = 'off' AS writable`
       } catch (err) {
         // The probe itself cannot be wrong: whatever fails is the database (unreachable, refusing, shutting down).
         throw new DatabaseUnavailableError((err as Error).message)

@@ -19,7 +19,8 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
 
   async function insert (q: PgQuery, user: NewUser, now: Date): Promise<UserRecord> {
     try {
-      const [row] = await q<UserRow[]>`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
+      const [row] = await q<UserRow[]>`INSERT INTO users
+        (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
         VALUES (${user.username}, ${user.email ?? null}, ${user.full_name ?? null}, ${user.password_hash}, ${user.disabled === true},
           ${sql.json(user.roles)}, ${newTokenGeneration()}, ${now}) RETURNING *`
       return toRecord(row as UserRow)
@@ -37,13 +38,15 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
 
   const count = async (): Promise<number> => (await sql<[{ total: number }]>`SELECT count(*) AS total FROM users`)[0].total
 
-  const value = (key: keyof UserChanges, changed: UserChanges[keyof UserChanges]) => key === 'roles' ? sql.json(changed as Role[]) : changed ?? null
+  const value = (key: keyof UserChanges, changed: UserChanges[keyof UserChanges]) =>
+    key === 'roles' ? sql.json(changed as Role[]) : changed ?? null
 
   return {
     find,
     async list ({ limit, offset }) {
       // As for items: the window counts the rows before LIMIT, one query and one snapshot.
-      const rows = await sql<Array<UserRow & { total: number }>>`SELECT *, count(*) OVER () AS total FROM users ORDER BY username LIMIT ${limit} OFFSET ${offset}`
+      const rows = await sql<Array<UserRow & { total: number }>>`SELECT *, count(*) OVER () AS total FROM users
+        ORDER BY username LIMIT ${limit} OFFSET ${offset}`
       const [first] = rows
       return { users: rows.map(({ total: _total, ...row }) => toRecord(row)), total: first === undefined ? await count() : first.total }
     },
@@ -72,7 +75,8 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
       return row === undefined ? undefined : toRecord(row)
     },
     replaceHash: async (username, previousHash, passwordHash) =>
-      (await sql`UPDATE users SET password_hash = ${passwordHash} WHERE username = ${username} AND password_hash = ${previousHash}`).count > 0,
+      (await sql`UPDATE users SET password_hash = ${passwordHash}
+        WHERE username = ${username} AND password_hash = ${previousHash}`).count > 0,
     delete: async (username) => (await sql`DELETE FROM users WHERE username = ${username}`).count > 0
   }
 }

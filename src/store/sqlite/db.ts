@@ -91,7 +91,9 @@ export function createDatabaseCheck (db: SqliteDatabase, path: string): Database
   const opened = path === ':memory:' ? undefined : fileIdentity(path)
   function assertFile (): void {
     // SQLite keeps using a removed file's inode in WAL mode, and every write since would vanish at restart.
-    if (opened !== undefined && fileIdentity(path) !== opened) throw new DatabaseUnavailableError('the database file was removed or replaced')
+    if (opened !== undefined && fileIdentity(path) !== opened) {
+      throw new DatabaseUnavailableError('the database file was removed or replaced')
+    }
   }
   return {
     assertFile,

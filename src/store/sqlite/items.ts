@@ -18,10 +18,15 @@ export interface ItemsRepositoryOptions {
 }
 
 /** The repository, and `dropCachedPages` for a write it does not see (a user deleted, cascading to its items). */
-export function createItemsRepository (db: SqliteDatabase, { cachedRows = CACHED_ITEM_ROWS, changes }: ItemsRepositoryOptions): ItemsRepository & { dropCachedPages: () => void } {
+export function createItemsRepository (
+  db: SqliteDatabase,
+  { cachedRows = CACHED_ITEM_ROWS, changes }: ItemsRepositoryOptions
+): ItemsRepository & { dropCachedPages: () => void } {
   // Separate statements for one owner and for everyone: `@owner IS NULL OR owner = @owner` would keep
   // SQLite from using the items_owner index, and every count would scan the whole table.
-  const listOwn = db.prepare<[string, number, number], ItemRow>(`SELECT ${COLUMNS} FROM items WHERE owner = ? ORDER BY id LIMIT ? OFFSET ?`).raw(true)
+  const listOwn = db.prepare<[string, number, number], ItemRow>(
+    `SELECT ${COLUMNS} FROM items WHERE owner = ? ORDER BY id LIMIT ? OFFSET ?`
+  ).raw(true)
   const listAll = db.prepare<[number, number], ItemRow>(`SELECT ${COLUMNS} FROM items ORDER BY id LIMIT ? OFFSET ?`).raw(true)
   const countOwn = db.prepare<[string], number>('SELECT count(*) FROM items WHERE owner = ?').pluck(true)
   const countAll = db.prepare<[], number>('SELECT count(*) FROM items').pluck(true)
@@ -64,7 +69,11 @@ export function createItemsRepository (db: SqliteDatabase, { cachedRows = CACHED
  * (`PRAGMA data_version`, polled once per request) for the writes of other connections. A check
  * of its own here cost two statements per list (total_changes() and data_version, 0.2 and 2.5 µs).
  */
-function createPageCache (maxRows: number): { get: (key: string) => ItemPage | undefined, set: (key: string, page: ItemPage) => ItemPage, clear: () => void } {
+function createPageCache (maxRows: number): {
+  get: (key: string) => ItemPage | undefined
+  set: (key: string, page: ItemPage) => ItemPage
+  clear: () => void
+} {
   const pages = new Map<string, ItemPage>()
   let rows = 0
   return {

@@ -5,7 +5,9 @@ export function createRefreshTokensRepository (db: SqliteDatabase): RefreshToken
   const findStatement = db.prepare<[string], RefreshTokenRecord>(`SELECT t.token_hash, t.family_id, t.expires_at, t.used_at,
       f.username, f.scope, f.generation, f.revoked_at
     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?`)
-  const insertFamily = db.prepare('INSERT INTO refresh_families (id, username, scope, generation, expires_at) VALUES (@id, @username, @scope, @generation, @expires_at)')
+  const insertFamily = db.prepare(
+    'INSERT INTO refresh_families (id, username, scope, generation, expires_at) VALUES (@id, @username, @scope, @generation, @expires_at)'
+  )
   const insertToken = db.prepare('INSERT INTO refresh_tokens (token_hash, family_id, expires_at) VALUES (?, ?, ?)')
   const markUsed = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?')
   const extendFamily = db.prepare('UPDATE refresh_families SET expires_at = ? WHERE id = ?')

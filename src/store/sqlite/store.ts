@@ -25,7 +25,7 @@ export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
     if (version !== undefined && version === seen) return
     seen = version
     // The listeners of a poll are synchronous (only a feed's resync waits for any).
-    void emit({})
+    emit({})
   })
 }
 

@@ -15,8 +15,10 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
   const findStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
   const listStatement = db.prepare<[number, number], UserRow>('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?')
   const countStatement = db.prepare<[], { total: number }>('SELECT count(*) AS total FROM users')
-  const insertStatement = db.prepare(`INSERT INTO users (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
-    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @token_generation, @created_at)`)
+  const insertStatement = db.prepare(
+    `INSERT INTO users (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
+    VALUES (@username, @email, @full_name, @password_hash, @disabled, @roles, @token_generation, @created_at)`
+  )
   const replaceHashStatement = db.prepare('UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?')
   const deleteStatement = db.prepare('DELETE FROM users WHERE username = ?')
 
@@ -77,7 +79,10 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
       // Bumped only when a value really changes (the right-hand side reads the old row): setting the
       // same roles again revokes nothing.
       const revoking = REVOKING_CHANGES.filter((key) => changes[key] !== undefined)
-      if (revoking.length > 0) columns.push(`token_generation = token_generation + (${revoking.map((key) => `${key} IS NOT @${key}`).join(' OR ')})`)
+      if (revoking.length > 0) {
+        const any = revoking.map((key) => `${key} IS NOT @${key}`).join(' OR ')
+        columns.push(`token_generation = token_generation + (${any})`)
+      }
       if (columns.length > 0) {
         // Column names come from CHANGEABLE_COLUMNS, never from input.
         const result = db.prepare(`UPDATE users SET ${columns.join(', ')} WHERE username = @username`).run(values)

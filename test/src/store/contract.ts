@@ -15,7 +15,12 @@ export type StoreFactory = (t: Test) => Promise<ContractSubject>
 
 const NOW = new Date('2026-01-02T03:04:05.000Z')
 const PAGE = { limit: 20, offset: 0 }
-const user = (username: string, extra: Partial<NewUser> = {}): NewUser => ({ username, password_hash: `hash-of-${username}`, roles: ['client'], ...extra })
+const user = (username: string, extra: Partial<NewUser> = {}): NewUser => ({
+  username,
+  password_hash: `hash-of-${username}`,
+  roles: ['client'],
+  ...extra
+})
 const names = (page: { items: ReadonlyArray<{ name: string }> }): string[] => page.items.map((item) => item.name)
 /** A starting generation as a store must give it: random, 48 bits, exact in a double and in the jti. */
 function assertRandomStart (t: Test, generation: number): void {
@@ -63,8 +68,10 @@ export function storeContract (t: Test, open: StoreFactory): void {
   t.test('users: update changes fields, bumps the generation only for a real change of password, roles or disabled', async (t) => {
     const { store: { users } } = await open(t)
     const { token_generation: start } = await users.create(user('bob'), NOW)
-    t.match(await users.update('bob', { email: 'b@example.com', full_name: 'Bob' }), { email: 'b@example.com', full_name: 'Bob', token_generation: start })
-    t.match(await users.update('bob', { roles: ['client'], disabled: false }), { token_generation: start }, 'the same values revoke nothing')
+    const updated = await users.update('bob', { email: 'b@example.com', full_name: 'Bob' })
+    t.match(updated, { email: 'b@example.com', full_name: 'Bob', token_generation: start })
+    const unchanged = await users.update('bob', { roles: ['client'], disabled: false })
+    t.match(unchanged, { token_generation: start }, 'the same values revoke nothing')
     t.match(await users.update('bob', { roles: ['admin'] }), { roles: ['admin'], token_generation: start + 1 })
     t.match(await users.update('bob', { disabled: true, email: null }), { disabled: true, email: null, token_generation: start + 2 })
     t.match(await users.update('bob', { password_hash: 'new' }), { password_hash: 'new', token_generation: start + 3 })
@@ -96,9 +103,20 @@ export function storeContract (t: Test, open: StoreFactory): void {
 
   t.test('users: createMany creates every user, as stored', async (t) => {
     const { store: { users } } = await open(t)
-    const created = await users.createMany([user('alice', { disabled: true, email: 'a@example.com' }), user('johndoe', { roles: ['admin'], full_name: 'John Doe' })], NOW)
+    const created = await users.createMany([
+      user('alice', { disabled: true, email: 'a@example.com' }),
+      user('johndoe', { roles: ['admin'], full_name: 'John Doe' })
+    ], NOW)
     t.match(created, [
-      { username: 'alice', disabled: true, email: 'a@example.com', full_name: null, roles: ['client'], password_hash: 'hash-of-alice', created_at: NOW.toISOString() },
+      {
+        username: 'alice',
+        disabled: true,
+        email: 'a@example.com',
+        full_name: null,
+        roles: ['client'],
+        password_hash: 'hash-of-alice',
+        created_at: NOW.toISOString()
+      },
       { username: 'johndoe', disabled: false, email: null, full_name: 'John Doe', roles: ['admin'] }
     ])
     t.equal(await users.count(), 2)
@@ -118,7 +136,8 @@ export function storeContract (t: Test, open: StoreFactory): void {
     const generations = created.map((record) => record.token_generation)
     for (const generation of generations) assertRandomStart(t, generation)
     t.equal(new Set(generations).size, generations.length, 'no two alike')
-    t.same(await Promise.all(created.map(async (record) => (await users.find(record.username))?.token_generation)), generations, 'as stored')
+    const stored = await Promise.all(created.map(async (record) => (await users.find(record.username))?.token_generation))
+    t.same(stored, generations, 'as stored')
   })
 
   t.test('users: a user deleted and created again under the same name starts at a new generation', async (t) => {
@@ -174,7 +193,8 @@ export function storeContract (t: Test, open: StoreFactory): void {
     const { store: { users } } = await open(t)
     const passwords = createPasswordHasher({ cost: 'test' })
     await seedDemoUsers(users, passwords, NOW)
-    t.same((await users.list(PAGE)).users.map((u) => [u.username, u.disabled, u.roles]), DEMO_USERS.map((u) => [u.username, u.disabled, u.roles]).sort())
+    const listed = (await users.list(PAGE)).users.map((u) => [u.username, u.disabled, u.roles])
+    t.same(listed, DEMO_USERS.map((u) => [u.username, u.disabled, u.roles]).sort())
     await users.delete('bob')
     await seedDemoUsers(users, passwords, NOW)
     t.equal(await users.count(), 2, 'not seeded again over existing users')
@@ -184,7 +204,8 @@ export function storeContract (t: Test, open: StoreFactory): void {
   t.test('items: list pages one owner\'s items, or everybody\'s, with the total', async (t) => {
     const { store: { users, items } } = await open(t)
     await users.createMany([user('bob'), user('alice')], NOW)
-    for (const [name, owner] of [['b1', 'bob'], ['a1', 'alice'], ['b2', 'bob'], ['b3', 'bob']] as const) await items.create({ name, owner }, NOW)
+    const owned = [['b1', 'bob'], ['a1', 'alice'], ['b2', 'bob'], ['b3', 'bob']] as const
+    for (const [name, owner] of owned) await items.create({ name, owner }, NOW)
     t.same(await items.list('bob', PAGE), {
       items: [1, 3, 4].map((id, i) => ({ id, name: `b${i + 1}`, description: null, owner: 'bob', created_at: NOW.toISOString() })),
       total: 3
@@ -220,7 +241,14 @@ export function storeContract (t: Test, open: StoreFactory): void {
     const { store: { refreshTokens: repo } } = await open(t)
     await repo.createFamily(family('f1'), 'h1', 5000)
     t.same(await repo.find('h1'), {
-      token_hash: 'h1', family_id: 'f1', expires_at: 5000, used_at: null, username: 'bob', scope: 'items:read', generation: 2, revoked_at: null
+      token_hash: 'h1',
+      family_id: 'f1',
+      expires_at: 5000,
+      used_at: null,
+      username: 'bob',
+      scope: 'items:read',
+      generation: 2,
+      revoked_at: null
     })
     t.equal(await repo.find('nope'), undefined)
   })

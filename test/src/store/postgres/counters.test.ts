@@ -27,11 +27,14 @@ async function rows (t: { teardown (fn: () => unknown): void }, url: string, que
 }
 
 // API.md "Several instances": LOGIN_MAX_FAILURES counts across all instances.
-t.test('the shared login throttle: 30 parallel attempts through three instances count exactly max, then refuse with the window\'s wait', async (t) => {
+t.test('the shared login throttle: 30 parallel attempts through three instances count exactly max, ' +
+  'then refuse with the window\'s wait', async (t) => {
   const { stores } = await threeStores(t)
   let clock = 1_000_000
-  const throttles = stores.map((store) => createSharedLoginThrottle({ counters: store.counters, max: 5, windowSeconds: 60, now: () => clock }))
-  const attempts = await Promise.all(Array.from({ length: 30 }, async (_, i) => await throttles[i % 3]?.attempt('bob', '10.0.0.1') as LoginAttempt))
+  const throttles = stores.map((store) =>
+    createSharedLoginThrottle({ counters: store.counters, max: 5, windowSeconds: 60, now: () => clock }))
+  const attempts = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
+    await throttles[i % 3]?.attempt('bob', '10.0.0.1') as LoginAttempt))
   t.equal(attempts.filter((attempt) => attempt.allowed).length, 5)
   t.same(attempts.find((attempt) => !attempt.allowed), { allowed: false, retryAfterSeconds: 60 })
   t.match(await throttles[0]?.attempt('bob', '10.0.0.2'), { allowed: true }, 'another address has a budget of its own')
@@ -68,7 +71,10 @@ t.test('ended failures and windows are pruned once per window', async (t) => {
 t.test('the counted rate limit store: 30 parallel hits through three instances are 1..30, one window, then a new one', async (t) => {
   const { stores } = await threeStores(t)
   let clock = 1_000_000
-  const views = stores.map((store) => new (countedRateLimitStore({ counters: () => store.counters, now: () => clock, pruneEveryMs: 10_000 }))().child({ groupId: 'token-endpoints' }))
+  const views = stores.map((store) => {
+    const Store = countedRateLimitStore({ counters: () => store.counters, now: () => clock, pruneEveryMs: 10_000 })
+    return new Store().child({ groupId: 'token-endpoints' })
+  })
   const incr = async (i: number, key = 'k'): Promise<{ current: number, ttl: number }> => await new Promise((resolve, reject) => {
     views[i % 3]?.incr(key, (err, result) => { if (err === null) resolve(result); else reject(err) }, 60_000, 10)
   })
@@ -77,8 +83,10 @@ t.test('the counted rate limit store: 30 parallel hits through three instances a
   t.same(new Set(results.map((result) => result.ttl)), new Set([60_000]))
   clock += 20_000
   t.same(await incr(0), { current: 31, ttl: 40_000 })
-  const other = new (countedRateLimitStore({ counters: () => stores[0]?.counters as Opened['counters'], now: () => clock }))().child({ routeInfo: { method: 'POST', url: '/users' } })
-  t.same(await new Promise((resolve) => { other.incr('k', (_err, result) => { resolve(result) }, 60_000, 10) }), { current: 1, ttl: 60_000 }, 'another route, another budget')
+  const OtherStore = countedRateLimitStore({ counters: () => stores[0]?.counters as Opened['counters'], now: () => clock })
+  const other = new OtherStore().child({ routeInfo: { method: 'POST', url: '/users' } })
+  const otherResult = await new Promise((resolve) => { other.incr('k', (_err, result) => { resolve(result) }, 60_000, 10) })
+  t.same(otherResult, { current: 1, ttl: 60_000 }, 'another route, another budget')
   clock += 40_000
   t.same(await incr(1), { current: 1, ttl: 60_000 }, 'a new window')
 })

@@ -140,7 +140,8 @@ t.test('a heartbeat that does not come back: the feed is not live, and listens a
   await until(t, 'listening again, resynced', () => resyncs > 0)
 })
 
-t.test('a database that stops answering: protected routes 503 with Retry-After, public ones unaffected, and recovery by itself', async (t) => {
+t.test('a database that stops answering: protected routes 503 with Retry-After, public ones unaffected, ' +
+  'and recovery by itself', async (t) => {
   const url = await cluster.createDatabase()
   const name = new URL(url).pathname.slice(1)
   const app = buildTestApp(t, { env: { DATABASE_URL: url } })
@@ -154,7 +155,8 @@ t.test('a database that stops answering: protected routes 503 with Retry-After, 
   const down = await call(app, bob, { method: 'GET', url: '/users/me' })
   t.equal(down.statusCode, 503)
   t.equal(down.headers['retry-after'], '1')
-  t.same(down.json(), { statusCode: 503, error: 'Service Unavailable', message: `Something went wrong; quote request id ${down.json().message.split(' ').at(-1) as string}` })
+  const requestId = down.json().message.split(' ').at(-1) as string
+  t.same(down.json(), { statusCode: 503, error: 'Service Unavailable', message: `Something went wrong; quote request id ${requestId}` })
   t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 503)
   t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'a public route reads nothing')
   await admin.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`)
@@ -164,7 +166,12 @@ t.test('a database that stops answering: protected routes 503 with Retry-After, 
 })
 
 async function revoke (app: FastifyInstance, token: string): Promise<LightMyRequestResponse> {
-  return await app.inject({ method: 'POST', url: '/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token }).toString() })
+  return await app.inject({
+    method: 'POST',
+    url: '/revoke',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ token }).toString()
+  })
 }
 
 /** Two apps on one database: two instances in one process (test/cluster/ runs real processes). */
@@ -234,7 +241,7 @@ t.test('while the feed is live, authorized requests read nothing: they pass with
   let release: () => void = () => {}
   const released = new Promise<void>((resolve) => { release = resolve })
   const locked = new Promise<void>((resolve) => {
-    void sql.begin(async (tx) => {
+    sql.begin(async (tx) => {
       // Any read of either table waits until this transaction ends.
       await tx`LOCK TABLE users, refresh_families, refresh_tokens IN ACCESS EXCLUSIVE MODE`
       resolve()

@@ -67,7 +67,10 @@ t.test('a write committed by another connection (the CLI, another process) shows
   t.same(names(await items.list('bob', PAGE)), ['mine', 'theirs'])
   other.prepare("DELETE FROM items WHERE name = 'mine'").run()
   changes.poll()
-  t.same(await items.list('bob', PAGE), { items: [{ id: 2, name: 'theirs', description: null, owner: 'bob', created_at: '2026-01-02T00:00:00.000Z' }], total: 1 })
+  t.same(await items.list('bob', PAGE), {
+    items: [{ id: 2, name: 'theirs', description: null, owner: 'bob', created_at: '2026-01-02T00:00:00.000Z' }],
+    total: 1
+  })
 })
 
 t.test('the store\'s change signal reports another connection\'s commit once, and never this connection\'s writes', async (t) => {
