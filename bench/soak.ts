@@ -14,11 +14,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, loadavg, release, tmpdir, type } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './processes.js'
 import { RSS_LIMIT_MB, SLOPE_LIMIT_MB_PER_MIN, curve, lastHalfSlope, startCommand, type Sample } from './soak-report.js'
 
 class HarnessError extends Error {}
@@ -42,17 +42,6 @@ function setting (name: string, fallback: number): number {
 // --- the server -------------------------------------------------------------------------------
 
 const children = new Set<ChildProcess>()
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
 
 function rssMb (pid: number): number | undefined {
   try {

@@ -28,7 +28,8 @@ export interface PostgresCluster {
   start (): Promise<void>
 }
 
-async function freePort (): Promise<number> {
+/** A port nothing listens on now, on 127.0.0.1. */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number }

@@ -1,10 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { startPostgres } from '../postgres.js'
+import { freePort, startPostgres } from '../postgres.js'
 import { send, startInstances, type Instance } from './instances.js'
 
 t.setTimeout(120_000)
@@ -21,15 +20,6 @@ try {
 const CONFIG = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'deploy', 'haproxy.cfg')
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    }).on('error', reject)
-  })
-}
 
 // API.md "Several instances": instances behind a load balancer behave as one server; stopping one
 // (SIGTERM: it finishes what it acknowledged, close-with-grace) loses no acknowledged write.
