@@ -78,20 +78,14 @@ export function createLoginThrottle ({ max, windowSeconds, now, maxKeys = 100_00
       failures.delete(key)
       if (failures.size >= maxKeys) failures.delete(failures.keys().next().value as string)
       failures.set(key, times)
-      let released = false
-      return {
-        allowed: true,
-        async release () {
-          if (released) return
-          released = true
-          const current = failures.get(key) ?? []
-          // Equal timestamps are interchangeable: removing any one of them un-counts this attempt.
-          const index = current.lastIndexOf(at)
-          if (index === -1) return
-          current.splice(index, 1)
-          if (current.length === 0) failures.delete(key)
-        }
-      }
+      return admitted(() => {
+        const current = failures.get(key) ?? []
+        // Equal timestamps are interchangeable: removing any one of them un-counts this attempt.
+        const index = current.lastIndexOf(at)
+        if (index === -1) return
+        current.splice(index, 1)
+        if (current.length === 0) failures.delete(key)
+      })
     },
     size: () => failures.size
   }
@@ -125,15 +119,20 @@ export function createSharedLoginThrottle ({ counters, max, windowSeconds, now }
       const key = JSON.stringify([address, username])
       const { counted, oldest } = await counters.countFailure(key, at, max, windowMs)
       if (!counted) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - at) / 1000)) }
-      let released = false
-      return {
-        allowed: true,
-        async release () {
-          if (released) return
-          released = true
-          await counters.uncountFailure(key, at)
-        }
-      }
+      return admitted(async () => { await counters.uncountFailure(key, at) })
+    }
+  }
+}
+
+/** An allowed attempt whose release un-counts it once, however often it is called. */
+function admitted (uncount: () => void | Promise<void>): { allowed: true, release: () => Promise<void> } {
+  let released = false
+  return {
+    allowed: true,
+    async release () {
+      if (released) return
+      released = true
+      await uncount()
     }
   }
 }
