@@ -40,8 +40,9 @@ export function createTimingFloor ({
     has: (kind) => measured.has(kind),
     floorMs: () => floor,
     async hold (startedAt) {
-      const wait = startedAt + floor - clock()
-      if (wait > 0) await sleep(wait)
+      // A timer may fire a little early against the clock (libuv counts from its cached loop
+      // time, in whole ms): wait again until the floor has really passed.
+      for (let wait = startedAt + floor - clock(); wait > 0; wait = startedAt + floor - clock()) await sleep(Math.ceil(wait))
     }
   }
 }

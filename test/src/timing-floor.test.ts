@@ -33,6 +33,19 @@ t.test('hold() waits what is left of the floor since the start, on a timer', asy
   t.same(state.slept, [460], 'nothing left to wait')
 })
 
+t.test('hold() waits again when a timer fires early, until the floor has really passed', async (t) => {
+  const state = { now: 1000, slept: [] as number[] }
+  const timing = createTimingFloor({
+    clock: () => state.now,
+    // The first sleep ends 1.5 ms short of what it was asked for.
+    sleep: async (ms) => { state.slept.push(ms); state.now += state.slept.length === 1 ? ms - 1.5 : ms }
+  })
+  timing.record('k', 10)
+  await timing.hold(1000)
+  t.same(state.slept, [10, 2])
+  t.ok(state.now >= 1010)
+})
+
 t.test('the default clock and sleep are real', async (t) => {
   const timing = createTimingFloor()
   timing.record('k', 5)
