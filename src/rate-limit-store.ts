@@ -18,6 +18,27 @@ function routeGroup (options: object): string {
   return groupId ?? `${String(routeInfo?.method)} ${String(routeInfo?.url)}`
 }
 
+type IncrCallback = Parameters<RateLimitStore['incr']>[1]
+
+/**
+ * The store class @fastify/rate-limit constructs (`new store(options)`): every route's view counts
+ * under its group's key, or its own, through the one `incr` given.
+ */
+function storeClass (incr: (key: string, timeWindow: number, callback: IncrCallback) => void): new () => RateLimitStore {
+  function view (prefix: string): RateLimitStore {
+    return {
+      incr: (key, callback, timeWindow) => { incr(`${prefix}\n${key}`, timeWindow, callback) },
+      child: (options) => view(routeGroup(options))
+    }
+  }
+  const root = view('')
+  return class {
+    constructor () {
+      return root
+    }
+  } as unknown as new () => RateLimitStore
+}
+
 export interface RateLimitStoreOptions {
   /** Milliseconds since the epoch. */
   now: () => number
@@ -48,19 +69,7 @@ export function sharedRateLimitStore ({ now, maxKeys = 100_000 }: RateLimitStore
     return { current: window.count, ttl: window.start + timeWindow - at }
   }
 
-  function view (prefix: string): RateLimitStore {
-    return {
-      incr: (key, callback, timeWindow) => { callback(null, incr(`${prefix}\n${key}`, timeWindow)) },
-      child: (options) => view(routeGroup(options))
-    }
-  }
-
-  const root = view('')
-  return class {
-    constructor () {
-      return root
-    }
-  } as unknown as new () => RateLimitStore
+  return storeClass((key, timeWindow, callback) => { callback(null, incr(key, timeWindow)) })
 }
 
 export interface CountedRateLimitStoreOptions {
@@ -94,22 +103,10 @@ export function countedRateLimitStore ({ counters, now, pruneEveryMs = 60_000 }:
     return { current: count, ttl: started + timeWindow - at }
   }
 
-  function view (prefix: string): RateLimitStore {
-    return {
-      incr: (key, callback, timeWindow) => {
-        incr(`${prefix}\n${key}`, timeWindow).then(
-          (result) => { callback(null, result) },
-          (err: Error) => { callback(err, { current: 0, ttl: 0 }) }
-        )
-      },
-      child: (options) => view(routeGroup(options))
-    }
-  }
-
-  const root = view('')
-  return class {
-    constructor () {
-      return root
-    }
-  } as unknown as new () => RateLimitStore
+  return storeClass((key, timeWindow, callback) => {
+    incr(key, timeWindow).then(
+      (result) => { callback(null, result) },
+      (err: Error) => { callback(err, { current: 0, ttl: 0 }) }
+    )
+  })
 }
