@@ -22,6 +22,11 @@ export interface LoadJob {
    * every connection) as `Authorization: Bearer <token>`, in place of the header in `headers`.
    */
   bearerTokensFile?: string
+  /**
+   * Each connection sends its requests from this many client addresses in turn, named in
+   * X-Forwarded-For (the server trusts the harness as its proxy): a storm from many clients, not one.
+   */
+  clientAddresses?: number
 }
 
 export interface LoadSummary {
@@ -35,6 +40,13 @@ export interface LoadSummary {
   errors: number
   timeouts: number
   statusCodes: Record<string, number>
+}
+
+/** Requests that differ only in X-Forwarded-For, from documentation addresses (RFC 5737), each built once. */
+function fromAddresses (headers: Record<string, string>, count: number): Array<{ headers: Record<string, string> }> {
+  return Array.from({ length: count }, (_, i) => ({
+    headers: { ...headers, 'x-forwarded-for': `198.51.${100 + Math.floor(i / 250)}.${1 + (i % 250)}` }
+  }))
 }
 
 async function main (): Promise<void> {
@@ -51,6 +63,7 @@ async function main (): Promise<void> {
     duration: job.duration,
     timeout: job.timeout,
     // One counter for all connections, so the tokens go round in turn; autocannon rebuilds each request's bytes.
+    ...(job.clientAddresses === undefined ? {} : { requests: fromAddresses(job.headers, job.clientAddresses) }),
     ...(tokens === undefined
       ? {}
       : {
