@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
+import { createVerifier } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import type { Config } from '../src/config.js'
 import { HttpError } from '../src/errors.js'
@@ -38,10 +39,14 @@ declare module '@fastify/jwt' {
 }
 
 /**
- * About 1 KB each (measured). 4,096 hold every token of a busy server's last few minutes; at 10,000
- * a 10-minute soak's RSS was still rising in its second half while the map filled (README, "Soak").
+ * 763 bytes each (npm run bench:token-memory): 6 MiB when full. Sized from two measurements: a token
+ * not kept costs its signature check on every request (the load benchmark's 20,000-user row), and
+ * the soak mints about 30 tokens a second, so a larger map would still be filling, and RSS rising,
+ * in the soak's second half (README, "Soak").
  */
-export const VERIFIED_TOKENS_KEPT = 4_096
+export const VERIFIED_TOKENS_KEPT = 8_192
+
+const SCOPE_LISTS_KEPT = 64
 
 export interface TokenService {
   /** Signs an access token (RFC 9068). */
@@ -77,24 +82,40 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   // @fastify/jwt signs, and verifies the signing key's tokens, pinned to its one algorithm. It
   // cannot hold a prebuilt verifier per previous key (a per-call key or algorithm builds a new
   // verifier on every call), so those are fast-jwt verifiers built here, once, with the same options.
+  const signingHeader = { alg: signer.alg, typ: ACCESS_TOKEN_TYPE, ...(signer.alg === 'HS256' ? {} : { kid: signer.kid }) }
   await app.register(fastifyJwt, {
     secret: signer.alg === 'HS256' ? signer.secret : { private: signer.privateKeyPem, public: signer.publicKeyPem },
-    sign: {
-      algorithm: signer.alg,
-      header: { alg: signer.alg, typ: ACCESS_TOKEN_TYPE, ...(signer.alg === 'HS256' ? {} : { kid: signer.kid }) }
-    },
-    verify: { ...verifyOptions, algorithms: [signer.alg] }
+    sign: { algorithm: signer.alg, header: signingHeader }
   })
-  const verifiers = new Map<string, TokenVerifier>([
-    [signer.alg === 'HS256' ? '' : signer.kid, (token) => app.jwt.verify<AccessTokenClaims>(token)]
-  ])
+  // @fastify/jwt signs. Verifying is fast-jwt's, as inside @fastify/jwt, but with verifiers built here
+  // once, each pinned to its key's one algorithm: @fastify/jwt's verify() merges its options on every
+  // call, and cannot hold a verifier per previous key (a per-call key builds a new verifier each time).
+  const signingKeyVerifier = createVerifier({
+    ...verifyOptions, key: signer.alg === 'HS256' ? signer.secret : signer.publicKeyPem, algorithms: [signer.alg]
+  }) as TokenVerifier
+  const verifiers = new Map<string, TokenVerifier>([[signer.alg === 'HS256' ? '' : signer.kid, signingKeyVerifier]])
   for (const key of keys.verificationKeys) {
     if (!verifiers.has(key.kid)) verifiers.set(key.kid, keyVerifier(key, verifyOptions))
   }
-  const verifyWithKey = verifierByKid(verifiers)
+  // Every token this server signs starts with the same header segment: its verifier is known without decoding it.
+  const sample: string = app.jwt.sign({} as unknown as AccessTokenClaims)
+  const ownHeader = sample.slice(0, sample.indexOf('.'))
+  const verifyWithKey = verifierByKid(verifiers, { header: ownHeader, verify: signingKeyVerifier })
   const now = app.now
   const verifiedTokens = createVerifiedTokenCache({ max: VERIFIED_TOKENS_KEPT, now })
   app.decorate('verifiedTokens', { counts: verifiedTokens.counts, size: verifiedTokens.size })
+
+  // Tokens with the same scope share one frozen list. Only verified tokens, which this server signed,
+  // reach it, so the scope strings are the few it grants; the bound is a guard, not a working limit.
+  const scopeLists = new Map<string, readonly Scope[]>()
+  function scopeList (scope: string): readonly Scope[] {
+    let list = scopeLists.get(scope)
+    if (list === undefined) {
+      list = Object.freeze(scope.split(' ') as Scope[])
+      if (scopeLists.size < SCOPE_LISTS_KEPT) scopeLists.set(scope, list)
+    }
+    return list
+  }
 
   // Only here, off the kept-token branch: a token equal to a kept one was checked when it was kept.
   function verifyUncached (token: string): VerifiedToken {
@@ -103,7 +124,8 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
     const problem = claimsProblem(claims as unknown as Record<string, unknown>, Math.floor(now() / 1000))
     if (problem !== undefined) throw new TokenClaimsError(problem)
     const { generation, loginId } = parseJti(claims.jti) as { generation: number, loginId: string }
-    return { claims, generation, loginId, scopes: Object.freeze(claims.scope.split(' ') as Scope[]) }
+    const { sub, jti, iat, exp } = claims
+    return { sub, jti, iat, exp, generation, loginId, scopes: scopeList(claims.scope) }
   }
 
   app.decorate('tokens', {
@@ -171,16 +193,16 @@ function createGuard (services: GuardServices, roles: readonly Role[], scopes: r
     }
     // Roles are the user's current ones, not the token's `roles` claim (API.md).
     if (roles.length > 0 && !holdsAnyRole(state.roles)) return refuse(request, done, new HttpError(403, 'Your roles do not allow this'))
-    request.user = { username: token.claims.sub, roles: state.roles, scopes: token.scopes, loginId: token.loginId, jti: token.claims.jti }
+    request.user = { username: token.sub, roles: state.roles, scopes: token.scopes, loginId: token.loginId, jti: token.jti }
     done()
   }
 
   return function guard (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
     const token = presentedToken(services, request)
     if (token instanceof HttpError) return refuse(request, done, token)
-    const state = userState.peek(token.claims.sub)
+    const state = userState.peek(token.sub)
     if (state !== undefined) return admit(request, token, state, done)
-    userState.load(token.claims.sub).then((loaded) => admit(request, token, loaded, done), done)
+    userState.load(token.sub).then((loaded) => admit(request, token, loaded, done), done)
   }
 }
 

@@ -135,7 +135,7 @@ const oauth: FastifyPluginAsyncTypebox = async (app) => {
       return undefined
     }
     await app.logins.revokeLogin(verified.loginId)
-    return verified.claims.sub
+    return verified.sub
   }
 
   app.post('/token', {

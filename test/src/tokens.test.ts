@@ -70,6 +70,21 @@ t.test('verifierByKid uses the verifier of the named key and refuses other kids'
   t.throws(() => verify('garbage'), new TokenKeyError('TOKEN_HEADER_MALFORMED'))
 })
 
+t.test('verifierByKid sends a token with the server\'s own header segment to its verifier without reading the header', async (t) => {
+  const seen: string[] = []
+  const own = b64({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' })
+  const verify = verifierByKid(new Map([
+    ['k1', (token: string) => { seen.push(`k1:${token}`); return {} as AccessTokenClaims }],
+    ['k0', (token: string) => { seen.push(`k0:${token}`); return {} as AccessTokenClaims }]
+  ]), { header: own, verify: (token: string) => { seen.push(`own:${token}`); return {} as AccessTokenClaims } })
+  verify(`${own}.e30.sig`)
+  const longer = `${own}x.e30.sig`
+  t.throws(() => verify(longer), new TokenKeyError('TOKEN_HEADER_MALFORMED'), 'a segment that only starts like it is read')
+  const previous = `${b64({ alg: 'EdDSA', kid: 'k0' })}.e30.sig`
+  verify(previous)
+  t.same(seen, [`own:${own}.e30.sig`, `k0:${previous}`])
+})
+
 t.test('a key verifier accepts its own algorithm and key only', async (t) => {
   const ed = keyFiles(t, 'ed25519')
   const other = keyFiles(t, 'ed25519')

@@ -11,9 +11,10 @@ function token (payload: string, signature = 'S'.repeat(43)): string {
 
 function verified (sub: string, nowSeconds = START / 1000, ttl = 600): VerifiedToken {
   return {
-    claims: {
-      iss: 'i', aud: 'a', sub, iat: nowSeconds, exp: nowSeconds + ttl, jti: `1.login-${sub}.r`, scope: 'items:read', roles: ['client']
-    },
+    sub,
+    jti: `1.login-${sub}.r`,
+    iat: nowSeconds,
+    exp: nowSeconds + ttl,
     generation: 1,
     loginId: `login-${sub}`,
     scopes: ['items:read']
@@ -62,7 +63,7 @@ t.test('a token sharing a kept token\'s last characters but not its payload is a
   cache.remember(kept, verified('bob'))
   t.equal(cache.get(forged), undefined)
   t.equal(cache.fromHeader(`Bearer ${forged}`), undefined)
-  t.equal(cache.get(kept)?.claims.sub, 'bob', 'the kept token is still found')
+  t.equal(cache.get(kept)?.sub, 'bob', 'the kept token is still found')
 })
 
 // API.md "Tokens": exp with 30 s of skew, and no iat further in the future, against the app's clock.
@@ -71,7 +72,7 @@ t.test('a hit re-checks the time against the clock and throws once the token exp
   const cache = createVerifiedTokenCache({ max: 10, now })
   cache.remember(token('Ym9i'), verified('bob', START / 1000, 600))
   advance(600 + CLOCK_SKEW_SECONDS)
-  t.equal(cache.fromHeader(`Bearer ${token('Ym9i')}`)?.claims.sub, 'bob', 'still within the skew')
+  t.equal(cache.fromHeader(`Bearer ${token('Ym9i')}`)?.sub, 'bob', 'still within the skew')
   advance(1)
   for (const lookup of [() => cache.fromHeader(`Bearer ${token('Ym9i')}`), () => cache.get(token('Ym9i'))]) {
     t.throws(lookup, new TokenClaimsError('The access token expired'))
@@ -85,13 +86,27 @@ t.test('a hit refuses a token issued further in the future than the skew', async
   t.throws(() => cache.get(token('Ym9i')), { message: 'The token is issued in the future' })
 })
 
-t.test('at max tokens, remembering another drops the one kept longest', async (t) => {
+t.test('at max tokens, none expired, a new token is not kept and the kept ones stay', async (t) => {
   const cache = createVerifiedTokenCache({ max: 3, ...clock() })
   const signatures = ['A', 'B', 'C', 'D'].map((letter) => letter.repeat(43))
   for (const signature of signatures) cache.remember(token('cA', signature), verified(signature.slice(0, 1)))
   t.equal(cache.size(), 3)
-  t.equal(cache.get(token('cA', signatures[0])), undefined, 'the first is gone')
-  t.same(signatures.slice(1).map((signature) => cache.get(token('cA', signature))?.claims.sub), ['B', 'C', 'D'])
+  t.equal(cache.get(token('cA', signatures[3])), undefined, 'the fourth was not kept')
+  t.same(signatures.slice(0, 3).map((signature) => cache.get(token('cA', signature))?.sub), ['A', 'B', 'C'])
+})
+
+// Tokens presented in turn, more than the map holds: a map that dropped its oldest would never hit.
+t.test('at max tokens, the expired ones make room, oldest first, and only they', async (t) => {
+  const { now, advance } = clock()
+  const cache = createVerifiedTokenCache({ max: 3, now })
+  cache.remember(token('cA', 'A'.repeat(43)), verified('A', START / 1000, 60))
+  cache.remember(token('cA', 'B'.repeat(43)), verified('B', START / 1000, 60))
+  cache.remember(token('cA', 'C'.repeat(43)), verified('C', START / 1000, 600))
+  advance(60 + CLOCK_SKEW_SECONDS + 1)
+  cache.remember(token('cA', 'D'.repeat(43)), verified('D', (START / 1000) + 91, 600))
+  t.equal(cache.size(), 2, 'A and B expired and were dropped, D kept')
+  t.equal(cache.get(token('cA', 'A'.repeat(43))), undefined)
+  t.same(['C', 'D'].map((letter) => cache.get(token('cA', letter.repeat(43)))?.sub), ['C', 'D'])
 })
 
 t.test('remembering a kept token again replaces it and drops nothing, even at max', async (t) => {
@@ -100,8 +115,8 @@ t.test('remembering a kept token again replaces it and drops nothing, even at ma
   cache.remember(token('cA', 'B'.repeat(43)), verified('b'))
   cache.remember(token('cA', 'B'.repeat(43)), verified('b2'))
   t.equal(cache.size(), 2)
-  t.equal(cache.get(token('cA', 'A'.repeat(43)))?.claims.sub, 'a')
-  t.equal(cache.get(token('cA', 'B'.repeat(43)))?.claims.sub, 'b2')
+  t.equal(cache.get(token('cA', 'A'.repeat(43)))?.sub, 'a')
+  t.equal(cache.get(token('cA', 'B'.repeat(43)))?.sub, 'b2')
 })
 
 t.test('two caches share nothing', async (t) => {
