@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { StatusSchema } from '../src/schemas/common.js'
+import { RETRY_AFTER } from '../src/unavailable.js'
 import { Type } from '@sinclair/typebox'
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,7 +22,8 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       return { status: 'ok' as const }
     } catch (err) {
       request.log.error({ err }, 'database does not answer')
-      return await reply.code(503).send({ status: 'unavailable' as const })
+      // RFC 9110 §10.2.3, as every other 503 here: when a load balancer's probe may ask again.
+      return await reply.code(503).headers(RETRY_AFTER).send({ status: 'unavailable' as const })
     }
   })
 }

@@ -22,5 +22,6 @@ t.test('GET /ready answers 503 when the database does not answer', async (t) => 
   app.db.close()
   const res = await app.inject({ method: 'GET', url: '/ready' })
   t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '1', 'API.md "Several instances": 503 with Retry-After')
   t.same(res.json(), { status: 'unavailable' })
 })
