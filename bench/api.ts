@@ -46,7 +46,7 @@ export async function seedItems (base: string, authorization: string, count: num
  */
 export async function manyUsersTokens (serverEnv: NodeJS.ProcessEnv, count: number): Promise<string[]> {
   const config = loadConfig(serverEnv)
-  const store = await openStore(config)
+  const store = await openStore({ ...config, watchChanges: false })
   try {
     const { users } = store
     const passwordHash = (await users.find('johndoe'))?.password_hash

@@ -26,7 +26,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
   try {
     // The server's own configuration, so the CLI works on the server's database.
     const { databasePath, databaseUrl } = loadConfig(io.env)
-    const store = await openStore({ databasePath, databaseUrl })
+    const store = await openStore({ databasePath, databaseUrl, watchChanges: false })
     try {
       const now = io.now ?? Date.now
       // As in the server (src/logins.ts): deleting a user, or a change that revokes its tokens, also

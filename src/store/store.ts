@@ -42,13 +42,18 @@ export interface StoreOptions {
   databasePath: string
   /** postgres://… (DATABASE_URL): selects PostgreSQL. */
   databaseUrl?: string
+  /**
+   * Default true. False for a process that answers no requests (the command line): on PostgreSQL,
+   * it opens no listening connection, whose changes nothing would read.
+   */
+  watchChanges?: boolean
 }
 
 /** Opens and migrates the configured store. The PostgreSQL driver is loaded only when it is the one. */
-export async function openStore ({ databasePath, databaseUrl }: StoreOptions): Promise<Store> {
+export async function openStore ({ databasePath, databaseUrl, watchChanges = true }: StoreOptions): Promise<Store> {
   if (databaseUrl !== undefined) {
     const { openPostgresStore } = await import('./postgres/store.js')
-    return await openPostgresStore(databaseUrl)
+    return await openPostgresStore(databaseUrl, { listen: watchChanges })
   }
   const { openSqliteStore } = await import('./sqlite/store.js')
   return openSqliteStore(databasePath)

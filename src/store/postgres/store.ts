@@ -1,3 +1,4 @@
+import { createChangeSignal } from '../changes.js'
 import { DatabaseUnavailableError } from '../errors.js'
 import type { PostgresStore } from '../store.js'
 import { connect, describeUrl, migrate } from './db.js'
@@ -9,13 +10,23 @@ import { createUsersRepository } from './users.js'
 
 const CLOSE_TIMEOUT_SECONDS = 2
 
+/** The change signal of a store that listens for nothing (`listen: false`): no connection, nothing to tell. */
+function unwatched (): ChangeFeed {
+  return {
+    ...createChangeSignal(),
+    start: async () => {},
+    backendPid: async () => { throw new Error('this store does not listen for changes') },
+    close: async () => {}
+  }
+}
+
 /** The PostgreSQL store at `url`, migrated on open (API.md "Several instances (PostgreSQL)"). */
 export async function openPostgresStore (
   url: string,
-  feedOptions: ChangeFeedOptions = {}
+  { listen = true, ...feedOptions }: ChangeFeedOptions & { listen?: boolean } = {}
 ): Promise<PostgresStore & { changes: ChangeFeed }> {
   const sql = connect(url)
-  const changes = createChangeFeed(url, sql, feedOptions)
+  const changes = listen ? createChangeFeed(url, sql, feedOptions) : unwatched()
   try {
     await migrate(sql)
     await changes.start()

@@ -5,6 +5,7 @@ import type { StoreChange } from '../../../../src/store/changes.js'
 import { connect } from '../../../../src/store/postgres/db.js'
 import { createChangeFeed, parseChange } from '../../../../src/store/postgres/feed.js'
 import { openPostgresStore } from '../../../../src/store/postgres/store.js'
+import { openStore } from '../../../../src/store/store.js'
 import { BOB, JOHNDOE, buildTestApp, call, login, tokenRequest } from '../../../helper.js'
 import { startPostgres, type PostgresCluster } from '../../../postgres.js'
 
@@ -40,6 +41,24 @@ async function killFeeds (sql: Sql): Promise<number> {
     WHERE datname = current_database() AND application_name = 'fastify-secure-api feed'`
   return killed.length
 }
+
+// The command line answers no requests: it needs no change feed, and opens no connection for one.
+t.test('a store opened without watching changes opens no listening connection; the server\'s does', async (t) => {
+  const url = await cluster.createDatabase()
+  const sql = psql(t, url)
+  const feeds = async (): Promise<number> => (await sql`SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'fastify-secure-api feed'`).length
+  const quiet = await openStore({ databasePath: '', databaseUrl: url, watchChanges: false })
+  t.equal(await feeds(), 0, 'none for the command line')
+  t.ok(quiet.changes.live(), 'nothing to wait for')
+  await quiet.close()
+  const unwatched = await openPostgresStore(url, { listen: false })
+  await t.rejects(unwatched.changes.backendPid(), /does not listen/)
+  await unwatched.close()
+  const watching = await openStore({ databasePath: '', databaseUrl: url })
+  t.equal(await feeds(), 1, 'one for a server')
+  await watching.close()
+})
 
 t.test('notifications: parsed from what the triggers send, and anything else means "anything changed"', async (t) => {
   t.same(parseChange('{"u":"bob"}'), { username: 'bob' })
