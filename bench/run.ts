@@ -78,7 +78,12 @@ async function startPostgres (pinning: Pinning, log: (line: string) => void): Pr
   const bin = postgresServerBin(process.env)
   if (bin === undefined) return undefined
   cluster = newCluster({ bin, port: await freePort(), cpu: pinning.load })
-  await cluster.start()
+  try {
+    await cluster.start()
+  } catch (err) {
+    const detail = (err as { stderr?: string }).stderr ?? (err as Error).message
+    throw new HarnessError(`PostgreSQL from ${bin} did not start: ${detail.trim().slice(-500)}`)
+  }
   const version = execFileSync(join(bin, 'pg_ctl'), ['--version'], { encoding: 'utf8' }).trim().replace(/^pg_ctl \(PostgreSQL\) /, '')
   log(`PostgreSQL ${version} started from ${bin}`)
   return { url: cluster.url('postgres'), version }
