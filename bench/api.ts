@@ -20,12 +20,19 @@ Promise<{ status: number, body: string }> {
   }
 }
 
+/** An access token and its refresh token from the real POST /token. */
+export async function loginTokens (base: string, username: string, password: string): Promise<{ access: string, refresh: string }> {
+  const res = await call(base, 'POST', '/token', { headers: FORM, body: new URLSearchParams({ username, password }).toString() })
+  const body = res.status === 200 ? JSON.parse(res.body) as { access_token?: unknown, refresh_token?: unknown } : {}
+  if (typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
+    throw new HarnessError(`POST /token for ${username} answered ${res.status}: ${res.body.slice(0, 300)}`)
+  }
+  return { access: body.access_token, refresh: body.refresh_token }
+}
+
 /** An access token from the real POST /token. */
 export async function login (base: string, username: string, password: string): Promise<string> {
-  const res = await call(base, 'POST', '/token', { headers: FORM, body: new URLSearchParams({ username, password }).toString() })
-  const token = res.status === 200 ? (JSON.parse(res.body) as { access_token?: unknown }).access_token : undefined
-  if (typeof token !== 'string') throw new HarnessError(`POST /token for ${username} answered ${res.status}: ${res.body.slice(0, 300)}`)
-  return token
+  return (await loginTokens(base, username, password)).access
 }
 
 export async function seedItems (base: string, authorization: string, count: number): Promise<void> {

@@ -22,6 +22,8 @@ export interface Servers {
   oursMetrics: Server
   bare: Server
   jwt: Server
+  /** Ours at LOG_LEVEL=warn with DATABASE_URL set: absent where PostgreSQL is not installed. */
+  oursPg?: Server
 }
 
 export interface Credentials {
@@ -31,6 +33,8 @@ export interface Credentials {
   /** The JSON file of the many users' tokens (bench/load.ts). */
   manyTokensFile: string
   manyUsers: number
+  /** `Bearer <token>` of johndoe on the PostgreSQL server, when there is one. */
+  pgAdmin?: string
 }
 
 interface ScenarioOptions {
@@ -41,7 +45,7 @@ interface ScenarioOptions {
   clientAddresses?: number
 }
 
-export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers }: Credentials, connections: number,
+export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers, pgAdmin }: Credentials, connections: number,
   smoke: boolean): { list: Scenario[], storm: Storm } {
   const scenario = (key: RowKey, label: string, server: Server, method: 'GET' | 'POST', path: string, headers: Record<string, string>,
     { body, mayShed = false, concurrent = false, bearerTokensFile, clientAddresses }: ScenarioOptions = {}
@@ -69,7 +73,15 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
     scenario('peerJwt', 'Fastify 5 + @fastify/jwt: GET /admin-only', servers.jwt, 'GET', '/admin-only', adminAuth),
     scenario('itemsList', 'GET /items?limit=20', ours, 'GET', '/items?limit=20', { authorization: client }),
     scenario('itemsCreate', 'POST /items', ours, 'POST', '/items', { ...adminAuth, ...JSON_TYPE }, { body: itemBody }),
-    scenario('token', 'POST /token', ours, 'POST', '/token', FORM, { body: loginBody, mayShed: true })
+    scenario('token', 'POST /token', ours, 'POST', '/token', FORM, { body: loginBody, mayShed: true }),
+    // Issue 11: the same read and write in PostgreSQL mode, each compared with its SQLite row above.
+    ...(servers.oursPg === undefined || pgAdmin === undefined
+      ? []
+      : [
+          scenario('pgAdmin', 'GET /admin-only (PostgreSQL)', servers.oursPg, 'GET', '/admin-only', { authorization: pgAdmin }),
+          scenario('pgItemsCreate', 'POST /items (PostgreSQL)', servers.oursPg, 'POST', '/items', { authorization: pgAdmin, ...JSON_TYPE },
+            { body: itemBody })
+        ])
   ]
   const storm: Storm = {
     server: ours,

@@ -1,5 +1,8 @@
 import t from 'tap'
-import { markdown, median, roundRatio, summarize, table, verdicts, type RowKey, type RowSpec, type Sample } from '../../bench/report.js'
+import {
+  cpuPerRequest, markdown, median, propagationByKind, propagationVerdict, quantile, roundRatio, summarize, table, verdictLine, verdicts,
+  type RowKey, type RowSpec, type Sample
+} from '../../bench/report.js'
 
 function spec (key: RowKey, concurrent = false): RowSpec {
   return { key, label: key, connections: 50, mayShed: key.toLowerCase().includes('token'), concurrent }
@@ -10,9 +13,10 @@ function sample (ok: number, p99 = 5): Sample {
   return { requests: ok, duration: 1, p50: 1, p99, errors: 0, timeouts: 0, statusCodes: { 200: ok }, serverCpuSeconds: 1, windowSeconds: 1 }
 }
 
-function rows (byKey: Partial<Record<RowKey, Sample[]>>): Map<RowKey, ReturnType<typeof summarize>> {
+function rows (byKey: Partial<Record<RowKey, Sample[]>>, extra: RowKey[] = []): Map<RowKey, ReturnType<typeof summarize>> {
   const keys: RowKey[] = [
-    'health', 'admin', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'stormAdmin'
+    'health', 'admin', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'itemsCreate', 'stormAdmin',
+    ...extra
   ]
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))
 }
@@ -147,6 +151,56 @@ t.test('the metrics verdict compares GET /admin-only with METRICS_PORT set to th
   const expected = /^GET \/admin-only with METRICS_PORT set >= 0\.95 x without: ratio 0\.95, the median of the rounds' 0\.95, 0\.99, 0\.90/
   t.match(passing?.text, expected)
   t.notOk(verdict([940, 990, 900])?.pass)
+})
+
+/** A 1 s round of `requests` 2xx that cost the server `micros` µs of CPU each. */
+function cpuSample (requests: number, micros: number): Sample {
+  return { ...sample(requests), serverCpuSeconds: requests * micros / 1e6 }
+}
+
+// Issue 11: PostgreSQL mode's authorized read costs at most 1.15 x SQLite mode's server CPU per request.
+t.test('the PostgreSQL verdict compares CPU µs/req with SQLite mode round by round; POST /items is information', async (t) => {
+  const measured = (pgAdmin: number[]): ReturnType<typeof verdicts> => verdicts(rows({
+    admin: [cpuSample(1000, 20), cpuSample(1000, 40), cpuSample(1000, 20)],
+    // Fewer requests than SQLite's, which a req/s verdict would count against it: CPU per request is what counts.
+    pgAdmin: pgAdmin.map((micros) => cpuSample(500, micros)),
+    itemsCreate: [cpuSample(100, 100), cpuSample(100, 100), cpuSample(100, 100)],
+    pgItemsCreate: [cpuSample(50, 250), cpuSample(50, 200), cpuSample(50, 300)]
+  }, ['pgAdmin', 'pgItemsCreate']), 150)
+  const [read, write] = measured([23, 44, 22]).slice(9)
+  t.ok(read?.pass, String(read?.text))
+  t.equal(verdictLine(read!), 'PASS  GET /admin-only (PostgreSQL) CPU µs/req <= 1.15 x SQLite mode: ' +
+    "CPU ratio 1.10, the median of the rounds' 1.15, 1.10, 1.10 (server CPU per response, the issue's measure, not 2xx/s; " +
+    'medians 23 vs 20 µs/req, 500 vs 1000 req/s)')
+  t.equal(write?.pass, undefined, 'no target')
+  t.equal(verdictLine(write!), 'INFO  POST /items (PostgreSQL) CPU µs/req vs SQLite mode, no target: ' +
+    "CPU ratio 2.50, the median of the rounds' 2.50, 2.00, 3.00 " +
+    "(medians 250 vs 100 µs/req, 50 vs 100 req/s; PostgreSQL's own CPU not counted)")
+  t.notOk(measured([24, 40, 24])[9]?.pass, 'a median of 1.2 fails')
+  t.equal(verdicts(rows({}), 150).length, 9, 'without PostgreSQL rows, no PostgreSQL verdicts')
+  t.equal(cpuPerRequest(cpuSample(200, 30)), 30)
+})
+
+// Issue 11, API.md "Several instances": refused everywhere within 1 s, 100 ms typically.
+t.test('the propagation verdict wants every trial within 1 s and the p99 within 100 ms', async (t) => {
+  const trials = (times: number[]): Array<{ kind: string, ms: number }> =>
+    times.map((ms, i) => ({ kind: ['disable', 'roles', '/revoke'][i % 3] as string, ms }))
+  const fast = trials(Array.from({ length: 30 }, (_, i) => i + 1))
+  const verdict = propagationVerdict(fast, 3)
+  t.ok(verdict.pass)
+  t.equal(verdict.text, 'propagation across 3 instances on one PostgreSQL, every trial within 1 s and p99 within 100 ms: ' +
+    'p50 15.0 ms, p99 30.0 ms, max 30.0 ms over 30 trials (disable, roles, /revoke)')
+  t.equal(propagationByKind(fast), 'disable 13.0 / 28.0 / 28.0, roles 14.0 / 29.0 / 29.0, /revoke 15.0 / 30.0 / 30.0')
+  t.notOk(propagationVerdict(trials([...Array.from({ length: 199 }, () => 5), 1001]), 3).pass, 'one trial over 1 s')
+  t.notOk(propagationVerdict(trials([5, 5, 5, 101]), 3).pass, 'p99 over 100 ms')
+  t.notOk(propagationVerdict([], 3).pass, 'no trial')
+})
+
+t.test('quantile takes the nearest rank', async (t) => {
+  t.equal(quantile([3, 1, 2, 4], 0.5), 2)
+  t.equal(quantile([3, 1, 2, 4], 0.99), 4)
+  t.equal(quantile([7], 0), 7)
+  t.ok(Number.isNaN(quantile([], 0.5)))
 })
 
 t.test('verdicts need every row they compare', async (t) => {

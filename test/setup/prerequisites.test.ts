@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
+import { postgresServerBin } from '../../bench/postgres.js'
 import {
-  CHROMIUM, ensurePrerequisites, HAPROXY, inPath, POSTGRESQL, postgresServerBin, PREREQUISITES, type Machine,
-  type Prerequisite
+  CHROMIUM, ensurePrerequisites, HAPROXY, inPath, POSTGRESQL, PREREQUISITES, type Machine, type Prerequisite
 } from './prerequisites.js'
 
 /** A prerequisite that `apt-get install` brings when `installs` says so. */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
+import { postgresServerBin } from '../../bench/postgres.js'
 
 /** Something outside npm's reach that some tests need. */
 export interface Prerequisite {
@@ -26,17 +27,6 @@ export const CHROMIUM: Prerequisite = {
   present: (env) => existsSync(env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
   debianPackages: ['chromium'],
   otherwise: 'or set CHROMIUM_PATH to a Chromium binary'
-}
-
-const holdsServer = (bin: string): boolean => existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl'))
-
-/** POSTGRESQL_BIN when it holds initdb and pg_ctl, else the newest /usr/lib/postgresql/N/bin (Debian's layout) that does. */
-export function postgresServerBin (env: NodeJS.ProcessEnv): string | undefined {
-  if (env.POSTGRESQL_BIN !== undefined) return holdsServer(env.POSTGRESQL_BIN) ? env.POSTGRESQL_BIN : undefined
-  const root = '/usr/lib/postgresql'
-  if (!existsSync(root)) return undefined
-  return readdirSync(root).filter((version) => /^\d+$/.test(version)).sort((a, b) => Number(b) - Number(a))
-    .map((version) => join(root, version, 'bin')).find(holdsServer)
 }
 
 // test/postgres.ts starts a throwaway cluster with these programs; no server has to be running.
