@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { call, login, manyUsersTokens, seedItems } from './api.js'
+import { VERIFIED_TOKENS_KEPT } from '../plugins/auth.js'
 import { HarnessError } from './harness-error.js'
 import { BUSY_PRESSURE, busyness, cpuPressure, machine } from './machine.js'
 import { parseOptions } from './options.js'
@@ -20,7 +21,7 @@ import {
   markdown, propagationByKind, propagationVerdict, summarize, table, verdictLine, verdicts, type PropagationTrial, type Row
 } from './report.js'
 import { runRounds, type Scenario } from './rounds.js'
-import { scenarios, type Servers } from './scenarios.js'
+import { STORM_CLIENTS, scenarios, type Servers } from './scenarios.js'
 import { benchSecret, isRunning, ourServerEnv, startServer, stopServer, type Server } from './server.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -32,7 +33,7 @@ const OUR_SERVER = join(ROOT, 'dist', 'src', 'main.cjs')
  */
 const OUR_NODE_FLAGS = ['--max-old-space-size=512']
 const SEED_ITEMS = 50
-/** Issue 13.3: more distinct tokens than the verified-token map in plugins/auth.ts keeps (10,000). */
+/** Issue 13.3: more distinct tokens than the verified-token map in plugins/auth.ts keeps (VERIFIED_TOKENS_KEPT). */
 const MANY_USERS = 20_000
 /** Issue 11: server processes on one PostgreSQL database for the propagation trials, the measured one included. */
 const PROPAGATION_INSTANCES = 3
@@ -194,8 +195,12 @@ async function main (): Promise<void> {
         'The peers are in bench/peers/, logging off. ' +
         'Every server is pinned to the same CPU.',
       `The ${MANY_USERS} users are admins seeded into the database, each with one token signed with the server's key and claims; ` +
-        'the load generator sends them in turn over all connections, so the verified-token map (10,000 entries) never holds the next one.',
+        `the load generator sends them in turn over all connections. The verified-token map holds ${VERIFIED_TOKENS_KEPT} of them and, ` +
+        'full, keeps those until they expire: the others run the signature check on every request.',
       'GET /items reads as bob (client, own items); POST /items writes as johndoe (admin); /token logs in johndoe.',
+      `The login storm comes from ${STORM_CLIENTS} client addresses named in X-Forwarded-For (our servers run with ` +
+        'TRUST_PROXY=127.0.0.1, the harness): each address holds a few hashing places, so its logins wait for hashing ' +
+        'rather than being refused at once.',
       ...(postgres === undefined
         ? []
         : ['The rows marked (PostgreSQL) run on a fourth server process of ours, at LOG_LEVEL=warn with the same flags, with ' +
