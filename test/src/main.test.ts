@@ -61,3 +61,55 @@ t.test('npm start sizes the thread pool for one hashing slot per core plus libuv
   t.match(single.hashing, { hashingSlots: 1, threadPoolSize: 1 }, 'an operator\'s UV_THREADPOOL_SIZE is kept')
   t.equal(sized.threads - single.threads, cores + 4 - 1, 'the pool really has that many threads')
 })
+
+// Issue 13: `npm start` writes its log lines in buffered writes (src/server.ts): each within about
+// 100 ms, and every one before the process exits.
+t.test('npm start writes a request\'s access line soon after, and the buffered ones before it exits on SIGTERM', async (t) => {
+  assertBuilt()
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      _TAPJS_PROCESSINFO_COVERAGE_: '0',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_PATH: ':memory:',
+      JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info'
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const lines: Array<Record<string, unknown>> = []
+  let buffered = ''
+  const seen = new Set<() => void>()
+  child.stdout.on('data', (chunk) => {
+    buffered += String(chunk)
+    const parts = buffered.split('\n')
+    buffered = parts.pop() ?? ''
+    lines.push(...parts.map((line) => JSON.parse(line) as Record<string, unknown>))
+    for (const wake of seen) wake()
+  })
+  const line = async (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const found = lines.find(match)
+      if (found !== undefined) return found
+      await new Promise<void>((resolve) => { const wake = (): void => { seen.delete(wake); resolve() }; seen.add(wake) })
+    }
+  }
+  const listening = await line((entry) => /^Server listening at http:/.test(String(entry.msg)))
+  const base = String(listening.msg).replace('Server listening at ', '')
+  const answered = await fetch(`${base}/health?first`)
+  await answered.arrayBuffer()
+  const sent = performance.now()
+  await line((entry) => entry.url === '/health?first')
+  // 100 ms at most by the destination's timer; the margin is for a busy machine.
+  t.ok(performance.now() - sent < 1000, 'the access line came out without more lines to fill the buffer')
+  const last = await fetch(`${base}/health?last`)
+  await last.arrayBuffer()
+  // At once: the line is still in the 4 kB buffer, whose timer has not run yet.
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 0)
+  t.ok(lines.some((entry) => entry.url === '/health?last'), 'the buffered access line was written before the exit')
+  t.ok(lines.some((entry) => entry.msg === 'shutting down'))
+})
