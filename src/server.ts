@@ -1,10 +1,7 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-
-const LOG_BUFFER_BYTES = 4096
-const LOG_FLUSH_MS = 100
+import { createBufferedDestination } from './log-destination.js'
 
 function start (): void {
   let config
@@ -16,12 +13,8 @@ function start (): void {
     process.exit(1)
   }
 
-  // Log lines leave in writes of up to 4 kB, at most 100 ms after they were made: one write(2) per
-  // access line was the largest part of what the default LOG_LEVEL=info cost a request (issue 13).
-  // Whatever is buffered is written before the process exits, however it exits but SIGKILL.
-  const logDestination = pino.destination({ dest: 1, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS, sync: true })
-  process.on('exit', () => { logDestination.flushSync() })
-  const app = buildApp({ config, logger: { stream: logDestination } })
+  // Log lines leave in writes of up to 4 kB, at most 100 ms after they were made, and what is left when the process exits.
+  const app = buildApp({ config, logger: { stream: createBufferedDestination() } })
 
   // API.md "Running": finish what was received, close the database, exit 0 within 10 s.
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
