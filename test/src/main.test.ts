@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import { readdirSync } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,8 +15,8 @@ const LAUNCHER = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..
 
 interface Started { hashing: Record<string, unknown>, threads: number }
 
-/** Starts the launcher, logs in once (argon2 on the pool), and counts the process's threads. */
-async function launch (t: Test, env: Record<string, string>): Promise<Started> {
+/** The launcher on a free port of 127.0.0.1, in-memory, at LOG_LEVEL=info, its stdout piped; killed when `t` ends. */
+function spawnLauncher (t: Test, env: Record<string, string>): ChildProcessByStdio<null, Readable, null> {
   // tap adds its loader to a child's NODE_OPTIONS, and an --import loader would start the pool before
   // the launcher runs (as it would under `npm start` too), so the child runs without it.
   const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
@@ -32,6 +33,12 @@ async function launch (t: Test, env: Record<string, string>): Promise<Started> {
     stdio: ['ignore', 'pipe', 'inherit']
   })
   t.teardown(() => { child.kill('SIGKILL') })
+  return child
+}
+
+/** Starts the launcher, logs in once (argon2 on the pool), and counts the process's threads. */
+async function launch (t: Test, env: Record<string, string>): Promise<Started> {
+  const child = spawnLauncher(t, env)
   const lines: Array<Record<string, unknown>> = []
   let buffered = ''
   let base: string | undefined
@@ -66,19 +73,7 @@ t.test('npm start sizes the thread pool for one hashing slot per core plus libuv
 // 100 ms, and every one before the process exits.
 t.test('npm start writes a request\'s access line soon after, and the buffered ones before it exits on SIGTERM', async (t) => {
   assertBuilt()
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, LAUNCHER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      _TAPJS_PROCESSINFO_COVERAGE_: '0',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_PATH: ':memory:',
-      JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: 'info'
-    },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  t.teardown(() => { child.kill('SIGKILL') })
+  const child = spawnLauncher(t, {})
   const lines: Array<Record<string, unknown>> = []
   let buffered = ''
   const seen = new Set<() => void>()
