@@ -79,9 +79,6 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   const { signer } = keys
   const verifyOptions = accessTokenVerifyOptions(config)
 
-  // @fastify/jwt signs, and verifies the signing key's tokens, pinned to its one algorithm. It
-  // cannot hold a prebuilt verifier per previous key (a per-call key or algorithm builds a new
-  // verifier on every call), so those are fast-jwt verifiers built here, once, with the same options.
   const signingHeader = { alg: signer.alg, typ: ACCESS_TOKEN_TYPE, ...(signer.alg === 'HS256' ? {} : { kid: signer.kid }) }
   await app.register(fastifyJwt, {
     secret: signer.alg === 'HS256' ? signer.secret : { private: signer.privateKeyPem, public: signer.publicKeyPem },
