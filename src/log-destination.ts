@@ -18,12 +18,12 @@ export interface BufferedDestinationOptions {
   /** A log reader that stops reading (EAGAIN) lets this much wait; past it the lines are dropped, and said so (1 MiB). */
   maxPendingBytes?: number
   /** fs.writeSync; tests give one that fails. */
-  write?: (fd: number, text: string) => number
+  write?: (fd: number, data: Uint8Array) => number
 }
 
 /** A line in pino's shape, at warn: what a reader that stopped reading did not get. */
-function droppedLine (characters: number): string {
-  const msg = `${characters} characters of log lines dropped: the log reader did not keep up`
+function droppedLine (bytes: number): string {
+  const msg = `${bytes} bytes of log lines dropped: the log reader did not keep up`
   return `${JSON.stringify({ level: 40, time: Date.now(), msg })}\n`
 }
 
@@ -39,24 +39,28 @@ export function createBufferedDestination ({
   fd = 1, bytes = 4096, intervalMs = 100, maxPendingBytes = 1 << 20, write = writeSync
 }: BufferedDestinationOptions = {}): BufferedDestination {
   let pending = ''
+  // The bytes a partial write left, kept as bytes: cut as a string, a character could be split.
+  let unwritten: Uint8Array = Buffer.alloc(0)
   let dropped = 0
   let broken = false
 
   function flush (): void {
-    if (broken || pending === '') return
+    if (broken || (pending === '' && unwritten.length === 0)) return
     const text = dropped === 0 ? pending : `${pending}${droppedLine(dropped)}`
+    const data = unwritten.length === 0 ? Buffer.from(text) : Buffer.concat([unwritten, Buffer.from(text)])
+    pending = ''
+    dropped = 0
     try {
-      const written = write(fd, text)
-      // A partial write, possible on a non-blocking pipe: keep the rest.
-      pending = written >= Buffer.byteLength(text) ? '' : Buffer.from(text).subarray(written).toString()
-      dropped = 0
+      // A partial write, possible on a non-blocking pipe: the rest goes next time.
+      unwritten = data.subarray(write(fd, data))
     } catch (err) {
+      unwritten = data
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
         broken = true
-        pending = ''
-      } else if (pending.length > maxPendingBytes) {
-        dropped += pending.length
-        pending = ''
+        unwritten = Buffer.alloc(0)
+      } else if (unwritten.length > maxPendingBytes) {
+        dropped += unwritten.length
+        unwritten = Buffer.alloc(0)
       }
     }
   }

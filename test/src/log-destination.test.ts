@@ -12,11 +12,11 @@ function recorded (t: Test, options: BufferedDestinationOptions = {}): {
   const destination = createBufferedDestination({
     intervalMs: 60_000,
     ...options,
-    write: (_fd, text) => {
+    write: (_fd, data) => {
       calls++
       if (failing !== undefined) throw Object.assign(new Error(failing), { code: failing })
-      written.push(text)
-      return Buffer.byteLength(text)
+      written.push(Buffer.from(data).toString())
+      return data.length
     }
   })
   t.teardown(() => { destination.close() })
@@ -103,25 +103,25 @@ t.test('past maxPendingBytes a reader that does not read loses the lines, and is
   t.equal(written.length, 1)
   const [kept, notice] = (written[0] ?? '').trimEnd().split('\n')
   t.equal(kept, '{"b":2}')
-  t.match(JSON.parse(notice ?? '{}'), { level: 40, msg: '11 characters of log lines dropped: the log reader did not keep up' })
+  t.match(JSON.parse(notice ?? '{}'), { level: 40, msg: '11 bytes of log lines dropped: the log reader did not keep up' })
 })
 
-t.test('a partial write keeps the rest for the next flush', async (t) => {
-  const written: string[] = []
+// Three bytes at a time: the first write ends inside the two bytes of "é", which must arrive whole.
+t.test('a partial write keeps the rest, as bytes, for the next flush', async (t) => {
+  const written: Buffer[] = []
   const destination = createBufferedDestination({
     intervalMs: 60_000,
-    write: (_fd, text) => {
-      const part = text.slice(0, 4)
+    write: (_fd, data) => {
+      const part = Buffer.from(data.subarray(0, 3))
       written.push(part)
-      return Buffer.byteLength(part)
+      return part.length
     }
   })
   t.teardown(() => { destination.close() })
   destination.write('{"é":1}\n')
-  destination.flush()
-  destination.flush()
-  destination.flush()
-  t.equal(Buffer.concat(written.map((part) => Buffer.from(part))).toString(), '{"é":1}\n')
+  for (let i = 0; i < 3; i++) destination.flush()
+  t.equal(Buffer.concat(written).toString(), '{"é":1}\n')
+  t.equal(written.length, 3, 'nine bytes in three writes, and no empty one')
 })
 
 t.test('close writes what is pending and leaves the exit alone', async (t) => {
