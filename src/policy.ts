@@ -38,6 +38,14 @@ export function scopesFor (roles: readonly string[]): Scope[] {
   return ALL_SCOPES.filter((scope) => allowed.has(scope))
 }
 
+/**
+ * Roles are a set: stored, compared and answered in the policy's order, so that naming the same
+ * roles in another order is no change (and revokes no token).
+ */
+export function inPolicyOrder (roles: readonly Role[]): Role[] {
+  return ALL_ROLES.filter((role) => roles.includes(role))
+}
+
 export function seesAllItems (roles: readonly string[]): boolean {
   return roles.some((role) => ROLES_SEEING_ALL_ITEMS.includes(role as Role))
 }

@@ -52,8 +52,8 @@ export async function run (
       const password = await readNewPassword(io)
       check(createValidator(CreateUserSchema)({ ...profile, password }))
       // Taken meanwhile: UsernameTakenError's message says so.
-      await users.create({ ...profile, password_hash: await passwords.hash(password) }, new Date(now()))
-      io.stdout.write(`Created user ${profile.username} (roles: ${profile.roles.join(', ') || 'none'}).\n`)
+      const created = await users.create({ ...profile, password_hash: await passwords.hash(password) }, new Date(now()))
+      io.stdout.write(`Created user ${created.username} (roles: ${created.roles.join(', ') || 'none'}).\n`)
       return
     }
     case 'list': {
@@ -71,8 +71,9 @@ export async function run (
     case 'set-roles': {
       const roles = parseRoles(command.roles)
       check(createValidator(SetRolesSchema)({ roles }))
-      if (await users.update(command.username, { roles }) === undefined) throw notFound(command.username)
-      io.stdout.write(`User ${command.username} now has roles: ${roles.join(', ') || 'none'}; its earlier tokens stop working.\n`)
+      const updated = await users.update(command.username, { roles })
+      if (updated === undefined) throw notFound(command.username)
+      io.stdout.write(`User ${command.username} now has roles: ${updated.roles.join(', ') || 'none'}; its earlier tokens stop working.\n`)
       return
     }
     case 'delete':

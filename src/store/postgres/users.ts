@@ -1,4 +1,4 @@
-import type { Role } from '../../policy.js'
+import { inPolicyOrder, type Role } from '../../policy.js'
 import { newTokenGeneration } from '../../tokens.js'
 import { REVOKING_CHANGES, UsernameTakenError, type NewUser, type UserChanges, type UserRecord, type UsersRepository } from '../users.js'
 import { SCHEMA_LOCK, type PgQuery, type PgSql } from './db.js'
@@ -22,7 +22,7 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
       const [row] = await q<UserRow[]>`INSERT INTO users
         (username, email, full_name, password_hash, disabled, roles, token_generation, created_at)
         VALUES (${user.username}, ${user.email ?? null}, ${user.full_name ?? null}, ${user.password_hash}, ${user.disabled === true},
-          ${sql.json(user.roles)}, ${newTokenGeneration()}, ${now}) RETURNING *`
+          ${sql.json(inPolicyOrder(user.roles))}, ${newTokenGeneration()}, ${now}) RETURNING *`
       return toRecord(row as UserRow)
     } catch (err) {
       if (isUniqueViolation(err)) throw new UsernameTakenError(user.username)
@@ -39,7 +39,7 @@ export function createUsersRepository (sql: PgSql): UsersRepository {
   const count = async (): Promise<number> => (await sql<[{ total: number }]>`SELECT count(*) AS total FROM users`)[0].total
 
   const value = (key: keyof UserChanges, changed: UserChanges[keyof UserChanges]) =>
-    key === 'roles' ? sql.json(changed as Role[]) : changed ?? null
+    key === 'roles' ? sql.json(inPolicyOrder(changed as Role[])) : changed ?? null
 
   return {
     find,

@@ -1,4 +1,4 @@
-import type { Role } from '../../policy.js'
+import { inPolicyOrder, type Role } from '../../policy.js'
 import { newTokenGeneration } from '../../tokens.js'
 import { REVOKING_CHANGES, UsernameTakenError, type NewUser, type UserChanges, type UserRecord, type UsersRepository } from '../users.js'
 import type { SqliteDatabase } from './db.js'
@@ -35,7 +35,7 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
         full_name: user.full_name ?? null,
         password_hash: user.password_hash,
         disabled: user.disabled === true ? 1 : 0,
-        roles: JSON.stringify(user.roles),
+        roles: JSON.stringify(inPolicyOrder(user.roles)),
         token_generation: newTokenGeneration(),
         created_at: now.toISOString()
       })
@@ -74,7 +74,9 @@ export function createUsersRepository (db: SqliteDatabase): UsersRepository {
         const value = changes[key]
         if (value === undefined) continue
         columns.push(`${key} = @${key}`)
-        values[key] = key === 'roles' ? JSON.stringify(value) : key === 'disabled' ? (value === true ? 1 : 0) : value
+        values[key] = key === 'roles'
+          ? JSON.stringify(inPolicyOrder(value as Role[]))
+          : key === 'disabled' ? (value === true ? 1 : 0) : value
       }
       // Bumped only when a value really changes (the right-hand side reads the old row): setting the
       // same roles again revokes nothing.

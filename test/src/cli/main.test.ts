@@ -120,11 +120,12 @@ t.test('user add reads the password from the first line of standard input', asyn
   const { cli, repository } = setup(t)
   const run = await cli(['user', 'add', 'alice', '--roles', 'client,admin', '--email', 'alice@example.com', '--full-name', 'Alice Chains',
     '--disabled'], { stdin: 'correct horse\r\nignored\n' })
-  t.same(run, { code: 0, stdout: 'Created user alice (roles: client, admin).\n', stderr: '' })
+  // Roles are a set, kept and shown in the policy's order.
+  t.same(run, { code: 0, stdout: 'Created user alice (roles: admin, client).\n', stderr: '' })
   const alice = await repository().find('alice')
   t.match(alice, {
     username: 'alice',
-    roles: ['client', 'admin'],
+    roles: ['admin', 'client'],
     email: 'alice@example.com',
     full_name: 'Alice Chains',
     disabled: true,
@@ -281,7 +282,7 @@ t.test('user set-roles replaces the roles, checked like the API', async (t) => {
   const { cli, repository } = setup(t)
   const users = repository()
   const { token_generation: start } = await users.create({ username: 'bob', password_hash: 'x', roles: ['client'] }, new Date(NOW))
-  t.same(await cli(['user', 'set-roles', 'bob', 'admin, client']),
+  t.same(await cli(['user', 'set-roles', 'bob', 'client, admin']),
     { code: 0, stdout: 'User bob now has roles: admin, client; its earlier tokens stop working.\n', stderr: '' })
   t.match(await users.find('bob'), { roles: ['admin', 'client'], token_generation: start + 1 })
   t.same(await cli(['user', 'set-roles', 'bob', '']), {

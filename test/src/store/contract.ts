@@ -35,6 +35,7 @@ const family = (id: string, username = 'bob') => ({ id, username, scope: 'items:
 export function storeContract (t: Test, open: StoreFactory): void {
   t.test('users: create, find, list in username order with the total, count', async (t) => {
     const { store: { users } } = await open(t)
+    // Roles are a set, kept in the policy's order (src/policy.ts inPolicyOrder).
     const bob = await users.create(user('bob', { email: 'b@example.com', full_name: 'Bob', roles: ['client', 'admin'] }), NOW)
     t.same(bob, {
       username: 'bob',
@@ -42,7 +43,7 @@ export function storeContract (t: Test, open: StoreFactory): void {
       full_name: 'Bob',
       password_hash: 'hash-of-bob',
       disabled: false,
-      roles: ['client', 'admin'],
+      roles: ['admin', 'client'],
       token_generation: bob.token_generation,
       created_at: NOW.toISOString()
     })
@@ -72,10 +73,13 @@ export function storeContract (t: Test, open: StoreFactory): void {
     t.match(updated, { email: 'b@example.com', full_name: 'Bob', token_generation: start })
     const unchanged = await users.update('bob', { roles: ['client'], disabled: false })
     t.match(unchanged, { token_generation: start }, 'the same values revoke nothing')
-    t.match(await users.update('bob', { roles: ['admin'] }), { roles: ['admin'], token_generation: start + 1 })
-    t.match(await users.update('bob', { disabled: true, email: null }), { disabled: true, email: null, token_generation: start + 2 })
-    t.match(await users.update('bob', { password_hash: 'new' }), { password_hash: 'new', token_generation: start + 3 })
-    t.match(await users.update('bob', {}), { username: 'bob', token_generation: start + 3 })
+    t.match(await users.update('bob', { roles: ['client', 'admin'] }), { roles: ['admin', 'client'], token_generation: start + 1 })
+    t.match(await users.update('bob', { roles: ['admin', 'client'] }), { token_generation: start + 1 },
+      'roles are a set: another order is no change')
+    t.match(await users.update('bob', { roles: ['admin'] }), { roles: ['admin'], token_generation: start + 2 })
+    t.match(await users.update('bob', { disabled: true, email: null }), { disabled: true, email: null, token_generation: start + 3 })
+    t.match(await users.update('bob', { password_hash: 'new' }), { password_hash: 'new', token_generation: start + 4 })
+    t.match(await users.update('bob', {}), { username: 'bob', token_generation: start + 4 })
     t.equal(await users.update('nobody', { email: 'x@example.com' }), undefined)
     t.equal(await users.update('nobody', {}), undefined)
   })
