@@ -6,9 +6,9 @@ import { AuthorizationServerMetadataSchema, JwksSchema, type AuthorizationServer
 // Resource servers refetch on an unknown kid; a short cache keeps a key rotation quick to reach them.
 const CACHE_FOR_A_MINUTE = { 'cache-control': 'public, max-age=60' }
 
-/** RFC 8414 §2 metadata: endpoints are absolute URLs under the issuer (API.md "Tokens"). */
-function authorizationServerMetadata (issuer: string): AuthorizationServerMetadata {
-  const base = issuer.replace(/\/+$/, '')
+/** RFC 8414 §2 metadata: endpoints are absolute URLs under `base`, the issuer when it is one (API.md "Tokens"). */
+function authorizationServerMetadata (issuer: string, base: string): AuthorizationServerMetadata {
+  base = base.replace(/\/+$/, '')
   return {
     issuer,
     token_endpoint: `${base}/token`,
@@ -24,8 +24,38 @@ function authorizationServerMetadata (issuer: string): AuthorizationServerMetada
   }
 }
 
+const METADATA_PATH = '/.well-known/oauth-authorization-server'
+
+/**
+ * Where the metadata is served: always at METADATA_PATH, and for an issuer with a path also where
+ * RFC 8414 §3.1 puts it (`https://host/tenant` → `/.well-known/oauth-authorization-server/tenant`),
+ * which OAuth2 clients ask for when they discover the server from its issuer.
+ * `problem` says why a configured issuer does not suit discovery.
+ */
+export function metadataLocations (issuer: string): { paths: string[], issuerIsUrl: boolean, problem?: string } {
+  const only = (problem: string, issuerIsUrl = false) => ({ paths: [METADATA_PATH], issuerIsUrl, problem })
+  let url: URL
+  try {
+    url = new URL(issuer)
+  } catch {
+    return only('is not a URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return only('is not an http(s) URL')
+  if (url.search !== '' || url.hash !== '') return only('has a query or a fragment')
+  const suffix = url.pathname.replace(/\/+$/, '')
+  if (suffix === '') return { paths: [METADATA_PATH], issuerIsUrl: true }
+  // A route path: no parameter (`:`), wildcard (`*`) or percent-encoding in it.
+  if (!/^(\/[\w.~-]+)+$/.test(suffix)) return only(`has a path (${suffix}) this server cannot route`, true)
+  return { paths: [METADATA_PATH, METADATA_PATH + suffix], issuerIsUrl: true }
+}
+
 const wellKnown: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const metadata = authorizationServerMetadata(config.issuer)
+  const locations = metadataLocations(config.issuer)
+  if (locations.problem !== undefined) {
+    app.log.warn(`JWT_ISSUER ${locations.problem}: OAuth2 clients that discover this server from its issuer ` +
+      `(RFC 8414 §3.1) will not find its metadata${locations.issuerIsUrl ? '' : `; it names its endpoints under ${config.origin}`}`)
+  }
+  const metadata = authorizationServerMetadata(config.issuer, locations.issuerIsUrl ? config.issuer : config.origin)
 
   app.get('/.well-known/jwks.json', {
     config: { public: true },
@@ -37,15 +67,17 @@ const wellKnown: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { c
     }
   }, async (_request, reply) => await reply.headers(CACHE_FOR_A_MINUTE).send(app.tokens.jwks))
 
-  app.get('/.well-known/oauth-authorization-server', {
-    config: { public: true },
-    schema: {
-      summary: 'Authorization server metadata',
-      description: 'RFC 8414.',
-      tags: ['oauth'],
-      response: { 200: AuthorizationServerMetadataSchema }
-    }
-  }, async (_request, reply) => await reply.headers(CACHE_FOR_A_MINUTE).send(metadata))
+  for (const path of locations.paths) {
+    app.get(path, {
+      config: { public: true },
+      schema: {
+        summary: 'Authorization server metadata',
+        description: path === METADATA_PATH ? 'RFC 8414.' : 'RFC 8414 §3.1: the same metadata, where the issuer\'s path puts it.',
+        tags: ['oauth'],
+        response: { 200: AuthorizationServerMetadataSchema }
+      }
+    }, async (_request, reply) => await reply.headers(CACHE_FOR_A_MINUTE).send(metadata))
+  }
 }
 
 export default wellKnown

@@ -47,6 +47,8 @@ export interface Config {
   jwtPrivateKey?: string
   /** PEM texts of retired public keys that still verify (JWT_PREVIOUS_PUBLIC_KEYS). */
   jwtPreviousPublicKeys: string[]
+  /** `http://HOST:PORT`: the default issuer. */
+  origin: string
   issuer: string
   audience: string
   accessTokenTtl: number
@@ -183,6 +185,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
       : readPem('JWT_PRIVATE_KEY_FILE', parsed.JWT_PRIVATE_KEY_FILE, parsePrivateKey),
     jwtPreviousPublicKeys: (parsed.JWT_PREVIOUS_PUBLIC_KEYS ?? '').split(',').map((path) => path.trim()).filter(Boolean)
       .map((path) => readPem('JWT_PREVIOUS_PUBLIC_KEYS', path, parsePublicKey)),
+    origin,
     issuer,
     audience: parsed.JWT_AUDIENCE ?? issuer,
     accessTokenTtl: parsed.ACCESS_TOKEN_TTL,

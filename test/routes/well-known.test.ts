@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { parsePublicKey } from '../../src/keys.js'
 import { BOB, buildTestApp, login } from '../helper.js'
 import { keyFiles } from '../key-files.js'
+import { buildLoggedApp } from '../logs.js'
+import { metadataLocations } from '../../routes/well-known.js'
 
 // API.md "Tokens": GET /.well-known/jwks.json - {"keys": []} under HS256.
 t.test('the JWKS is empty under HS256', async (t) => {
@@ -53,6 +55,49 @@ t.test('the metadata defaults its issuer to the listen address', async (t) => {
   const app = buildTestApp(t)
   const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
   t.match(res.json(), { issuer: 'http://127.0.0.1:3000', token_endpoint: 'http://127.0.0.1:3000/token' })
+})
+
+// RFC 8414 §3.1: for an issuer with a path, the metadata is also where the path puts it (test/client/oauth4webapi.test.ts
+// discovers it that way); any other suffix is not found.
+t.test('an issuer with a path has its metadata also at /.well-known/oauth-authorization-server/<path>', async (t) => {
+  const app = buildTestApp(t, { env: { JWT_ISSUER: 'https://auth.example/tenant/' } })
+  for (const url of ['/.well-known/oauth-authorization-server/tenant', '/.well-known/oauth-authorization-server']) {
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, 200, url)
+    t.equal(res.headers['cache-control'], 'public, max-age=60')
+    t.match(res.json(), { issuer: 'https://auth.example/tenant/', token_endpoint: 'https://auth.example/tenant/token' })
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server/other' })).statusCode, 404)
+})
+
+t.test('metadataLocations: where the metadata is served, and why an issuer does not suit discovery', async (t) => {
+  const plain = '/.well-known/oauth-authorization-server'
+  t.same(metadataLocations('http://127.0.0.1:3000'), { paths: [plain], issuerIsUrl: true })
+  t.same(metadataLocations('https://auth.example/'), { paths: [plain], issuerIsUrl: true })
+  t.same(metadataLocations('https://auth.example/a/b-c.d_e~f//'), { paths: [plain, `${plain}/a/b-c.d_e~f`], issuerIsUrl: true })
+  t.same(metadataLocations('my-api'), { paths: [plain], issuerIsUrl: false, problem: 'is not a URL' })
+  t.same(metadataLocations('urn:example:api'), { paths: [plain], issuerIsUrl: false, problem: 'is not an http(s) URL' })
+  t.same(metadataLocations('https://auth.example/?tenant=1'), { paths: [plain], issuerIsUrl: false, problem: 'has a query or a fragment' })
+  t.same(metadataLocations('https://auth.example/#x'), { paths: [plain], issuerIsUrl: false, problem: 'has a query or a fragment' })
+  t.same(metadataLocations('https://auth.example/a:b'), { paths: [plain], issuerIsUrl: true, problem: 'has a path (/a:b) this server cannot route' })
+  t.same(metadataLocations('https://auth.example/caf%C3%A9'), { paths: [plain], issuerIsUrl: true, problem: 'has a path (/caf%C3%A9) this server cannot route' })
+})
+
+// README "Choices": any JWT_ISSUER is accepted as the tokens' `iss` (RFC 7519 allows any string), with a warning
+// when OAuth2 discovery cannot work; the endpoints are then named under the listen address.
+t.test('an issuer that is not an http(s) URL is kept, with a warning, and the endpoints are under the listen address', async (t) => {
+  const { app, lines } = buildLoggedApp(t, { JWT_ISSUER: 'my-api' })
+  const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { issuer: 'my-api', token_endpoint: 'http://127.0.0.1:3000/token', jwks_uri: 'http://127.0.0.1:3000/.well-known/jwks.json' })
+  t.same(lines().filter((line) => line.level === 40).map((line) => line.msg), [
+    'JWT_ISSUER is not a URL: OAuth2 clients that discover this server from its issuer (RFC 8414 §3.1) will not find its metadata; ' +
+    'it names its endpoints under http://127.0.0.1:3000'
+  ])
+  const token = await login(app, BOB)
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iss: string }
+  t.equal(payload.iss, 'my-api')
+  t.equal((await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
 })
 
 t.test('the well-known documents are public, in the OpenAPI document without security', async (t) => {
