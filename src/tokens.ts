@@ -15,12 +15,19 @@ export interface AccessTokenClaims {
   iss: string
   aud: string
   sub: string
+  client_id: string
   iat: number
   exp: number
   jti: string
   scope: string
   roles: Role[]
 }
+
+/**
+ * RFC 9068 §2.2 requires `client_id`. Clients are not registered (a `client_id` sent to /token is
+ * ignored, API.md "Tokens"), so every token names the one public client they all are.
+ */
+export const PUBLIC_CLIENT_ID = 'public'
 
 /** Who a verified access token speaks for; what `request.user` holds. */
 export interface AuthUser {
@@ -99,6 +106,7 @@ export function accessTokenClaims (input: ClaimsInput): AccessTokenClaims {
     iss: input.issuer,
     aud: input.audience,
     sub: input.username,
+    client_id: PUBLIC_CLIENT_ID,
     iat: input.nowSeconds,
     exp: input.nowSeconds + input.ttlSeconds,
     jti: makeJti(input.generation, input.loginId),

@@ -1,6 +1,7 @@
 import t from 'tap'
 import * as oauth from 'oauth4webapi'
-import { buildTestApp } from '../helper.js'
+import { BOB, buildTestApp, login } from '../helper.js'
+import { keyFiles } from '../key-files.js'
 
 // A real OAuth2 client library against the server, through what a reverse proxy would do: the
 // issuer https://auth.example/tenant is this server mounted under /tenant, and RFC 8414 §3.1 puts
@@ -44,4 +45,19 @@ t.test('oauth4webapi discovers the server from an issuer with a path, logs in, r
   const refused = oauth.processRefreshTokenResponse(as, client,
     await oauth.refreshTokenGrantRequest(as, client, none, refreshed.refresh_token as string, options))
   await t.rejects(refused, { name: 'ResponseBodyError', error: 'invalid_grant', status: 400 })
+})
+
+// The RFC 9068 check a resource server would make with this library: `typ` at+jwt, the signature
+// through the published JWKS, and the claims it requires (`iss`, `exp`, `aud`, `sub`, `iat`, `jti`, `client_id`).
+t.test('oauth4webapi validates our access tokens as RFC 9068 JWT access tokens, through the JWKS', async (t) => {
+  const key = keyFiles(t, 'ed25519')
+  const app = buildTestApp(t, { env: { JWT_ISSUER: ISSUER.href, JWT_AUDIENCE: 'https://api.example', JWT_PRIVATE_KEY_FILE: key.privateKeyPath } })
+  const options = { [oauth.customFetch]: proxyTo(await app.listen({ host: '127.0.0.1', port: 0 })) }
+  const as = await oauth.processDiscoveryResponse(ISSUER, await oauth.discoveryRequest(ISSUER, { ...options, algorithm: 'oauth2' }))
+  const token = await login(app, BOB)
+  const request = new Request('https://api.example/items', { headers: { authorization: `Bearer ${token}` } })
+
+  const claims = await oauth.validateJwtAccessToken(as, request, 'https://api.example', { ...options, signingAlgorithms: ['EdDSA'] })
+  t.match(claims, { iss: ISSUER.href, aud: 'https://api.example', sub: 'bob', client_id: 'public', scope: 'items:read items:write', jti: String })
+  await t.rejects(oauth.validateJwtAccessToken(as, request, 'https://other.example', options), { name: 'OperationProcessingError' })
 })

@@ -37,7 +37,9 @@ t.test('the access token carries the RFC 9068 header and claims', async (t) => {
   const { access_token: token, expires_in: expiresIn } = res.json()
   t.same(decode(token, 0), { alg: 'HS256', typ: 'at+jwt' })
   const claims = decode(token, 1)
-  t.same(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'scope', 'sub'])
+  // API.md's claims, and RFC 9068 §2.2's client_id (README "Access tokens": always "public").
+  t.same(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'roles', 'scope', 'sub'])
+  t.equal(claims.client_id, 'public')
   t.equal(claims.iss, 'http://127.0.0.1:3000')
   t.equal(claims.aud, 'http://127.0.0.1:3000')
   t.equal(claims.sub, 'bob')
@@ -56,6 +58,7 @@ t.test('client credentials and a Basic header are ignored (RFC 6749 §3.2)', asy
   const res = await tokenRequest(app, { username: 'johndoe', password: 'secret', client_id: 'swagger', client_secret: 'x', extra: '1' },
     { authorization: 'Basic Og==' })
   t.equal(res.statusCode, 200)
+  t.equal(decode(res.json<{ access_token: string }>().access_token, 1).client_id, 'public', 'the client_id sent is not echoed')
 })
 
 t.test('a requested scope subset is granted exactly, in policy order', async (t) => {
