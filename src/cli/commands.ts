@@ -71,9 +71,14 @@ export async function run (
     case 'set-roles': {
       const roles = parseRoles(command.roles)
       check(createValidator(SetRolesSchema)({ roles }))
-      const updated = await users.update(command.username, { roles })
-      if (updated === undefined) throw notFound(command.username)
-      io.stdout.write(`User ${command.username} now has roles: ${updated.roles.join(', ') || 'none'}; its earlier tokens stop working.\n`)
+      const before = await users.find(command.username)
+      const updated = before === undefined ? undefined : await users.update(command.username, { roles })
+      if (before === undefined || updated === undefined) throw notFound(command.username)
+      const listed = updated.roles.join(', ') || 'none'
+      // The same roles (in any order) bump no token generation: nothing is revoked.
+      io.stdout.write(updated.token_generation === before.token_generation
+        ? `User ${command.username} already has roles: ${listed}; nothing changed.\n`
+        : `User ${command.username} now has roles: ${listed}; its earlier tokens stop working.\n`)
       return
     }
     case 'delete':

@@ -285,6 +285,9 @@ t.test('user set-roles replaces the roles, checked like the API', async (t) => {
   t.same(await cli(['user', 'set-roles', 'bob', 'client, admin']),
     { code: 0, stdout: 'User bob now has roles: admin, client; its earlier tokens stop working.\n', stderr: '' })
   t.match(await users.find('bob'), { roles: ['admin', 'client'], token_generation: start + 1 })
+  t.same(await cli(['user', 'set-roles', 'bob', 'admin,client']),
+    { code: 0, stdout: 'User bob already has roles: admin, client; nothing changed.\n', stderr: '' })
+  t.match(await users.find('bob'), { token_generation: start + 1 }, 'the same roles revoke nothing')
   t.same(await cli(['user', 'set-roles', 'bob', '']), {
     code: 0,
     stdout: 'User bob now has roles: none; its earlier tokens stop working.\n',
