@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { Type } from '@sinclair/typebox'
 import type { PasswordHasher } from '../passwords.js'
 import { ALL_ROLES, isRole, type Role } from '../policy.js'
-import { CreateUserSchema, RolesSchema } from '../schemas/users.js'
+import { CreateUserSchema, NewPasswordSchema, RolesSchema } from '../schemas/users.js'
 import type { NewUser, UsersRepository } from '../store/users.js'
 import { parseFastApiUsers, type ImportError } from '../user-import.js'
 import { createValidator } from '../validation.js'
@@ -26,6 +26,7 @@ function check (result: { problems?: readonly string[] }): void {
 // The API's rules for POST /users and PATCH /users/:username.
 const ProfileSchema = Type.Omit(CreateUserSchema, ['password'])
 const SetRolesSchema = Type.Object({ roles: RolesSchema })
+const SetPasswordSchema = Type.Object({ password: NewPasswordSchema })
 
 /** What a command works with: the terminal, the database (named in messages as `databasePath`), the password hasher and the clock. */
 export interface Context { io: CliIo, databasePath: string, users: UsersRepository, passwords: PasswordHasher, now: () => number }
@@ -79,6 +80,15 @@ export async function run (
       io.stdout.write(updated.token_generation === before.token_generation
         ? `User ${command.username} already has roles: ${listed}; nothing changed.\n`
         : `User ${command.username} now has roles: ${listed}; its earlier tokens stop working.\n`)
+      return
+    }
+    case 'set-password': {
+      if (await users.find(command.username) === undefined) throw notFound(command.username)
+      const password = await readNewPassword(io)
+      check(createValidator(SetPasswordSchema)({ password }))
+      const passwordHash = await passwords.hash(password)
+      if (await users.update(command.username, { password_hash: passwordHash }) === undefined) throw notFound(command.username)
+      io.stdout.write(`User ${command.username} has a new password; its earlier tokens stop working.\n`)
       return
     }
     case 'delete':

@@ -7,7 +7,7 @@ export type Command =
   | { name: 'help' }
   | { name: 'add', username: string, roles: string, email?: string, fullName?: string, disabled: boolean }
   | { name: 'list' }
-  | { name: 'disable' | 'enable' | 'delete', username: string }
+  | { name: 'disable' | 'enable' | 'delete' | 'set-password', username: string }
   | { name: 'set-roles', username: string, roles: string }
   | { name: 'import', file: string }
 
@@ -22,7 +22,8 @@ const OPTIONS = {
 /** The arguments after `secure-api` as a command, with node:util parseArgs; wrong usage throws UsageError. */
 export function parseCommand (argv: readonly string[]): Command {
   if (argv.some((arg) => /^--?password(=|$)/.test(arg))) {
-    throw new UsageError('Passwords are never taken from the command line: `user add` asks for it on the terminal or reads standard input')
+    throw new UsageError('Passwords are never taken from the command line: ' +
+      '`user add` and `user set-password` ask for it on the terminal or read standard input')
   }
   let parsed
   try {
@@ -54,7 +55,8 @@ export function parseCommand (argv: readonly string[]): Command {
       return { name: 'list' }
     case 'disable':
     case 'enable':
-    case 'delete': {
+    case 'delete':
+    case 'set-password': {
       const [username] = expect(['USERNAME']) as [string]
       return { name: action, username }
     }

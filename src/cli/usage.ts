@@ -11,6 +11,7 @@ Commands:
   user disable USERNAME       Its tokens stop working, at once also on a running server.
   user enable USERNAME
   user set-roles USERNAME ROLE[,ROLE]
+  user set-password USERNAME  Read as for user add. Its earlier tokens stop working.
   user delete USERNAME        Deletes the user and their items.
   user import FILE            Imports FastAPI users: a JSON object mapping each username to
       {username, full_name, email, hashed_password, disabled, role}. bcrypt hashes keep

@@ -105,3 +105,16 @@ t.test('a token issued before `user disable` stays refused after `user enable`',
   t.equal(res.statusCode, 401)
   t.equal(res.headers['www-authenticate'], REVOKED)
 })
+
+t.test('after `user set-password`, the running server refuses the old access and refresh tokens; the new password works', async (t) => {
+  const { app, cli } = setup(t)
+  await cli(['user', 'add', 'dave', '--roles', 'client'], 'correct horse\n')
+  const old = await grant(app, { username: 'dave', password: 'correct horse' })
+  await cli(['user', 'set-password', 'dave'], 'battery staple\n')
+  const res = await call(app, old.access_token, { method: 'GET', url: '/users/me' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], REVOKED)
+  t.same((await refresh(app, old.refresh_token)).json(), INVALID_GRANT)
+  const fresh = await grant(app, { username: 'dave', password: 'battery staple' })
+  t.equal((await call(app, fresh.access_token, { method: 'GET', url: '/users/me' })).statusCode, 200)
+})

@@ -170,6 +170,32 @@ t.test('user add refuses a missing, short or overlong password from standard inp
   t.equal(await repository().count(), 0)
 })
 
+// API.md "Several instances": a password change made by the command line revokes the user's tokens
+// (test/src/cli/main-revocation.test.ts checks a running server refuses them).
+t.test('user set-password reads the new password as user add does, stores its argon2id hash and bumps the generation', async (t) => {
+  const { cli, repository } = setup(t)
+  const users = repository()
+  const { token_generation: start } = await users.create({ username: 'bob', password_hash: 'old', roles: ['client'] }, new Date(NOW))
+  t.same(await cli(['user', 'set-password', 'bob'], { stdin: 'correct horse\nignored\n' }),
+    { code: 0, stdout: 'User bob has a new password; its earlier tokens stop working.\n', stderr: '' })
+  const bob = await users.find('bob')
+  t.match(bob, { password_hash: /^\$argon2id\$/, token_generation: start + 1 })
+  t.equal(await createPasswordHasher({ cost: 'test' }).verify(bob!.password_hash, 'correct horse'), true)
+
+  const refused: Record<string, string> = {
+    'error: No password on standard input\n': '',
+    'error: password must NOT have fewer than 8 characters\n': 'short\n',
+    'error: password must NOT have more than 1024 characters\n': 'x'.repeat(9000)
+  }
+  for (const [message, stdin] of Object.entries(refused)) {
+    t.same(await cli(['user', 'set-password', 'bob'], { stdin }), { code: 1, stdout: '', stderr: message })
+  }
+  t.same(await cli(['user', 'set-password', 'nobody'], { stdin: 'correct horse\n' }),
+    { code: 1, stdout: '', stderr: 'error: user "nobody" does not exist\n' })
+  t.same(await cli(['user', 'set-password', 'bob', '--password', 'hunter22']).then((run) => run.code), 2)
+  t.match(await users.find('bob'), { password_hash: bob!.password_hash, token_generation: start + 1 }, 'a refused change changes nothing')
+})
+
 t.test('on a terminal, user add asks twice without echo, in raw mode, and honours backspace', async (t) => {
   const { cli, repository } = setup(t)
   const terminal = new FakeTerminal()
