@@ -73,8 +73,9 @@ export async function run (
       const roles = parseRoles(command.roles)
       check(createValidator(SetRolesSchema)({ roles }))
       const before = await users.find(command.username)
-      const updated = before === undefined ? undefined : await users.update(command.username, { roles })
-      if (before === undefined || updated === undefined) throw notFound(command.username)
+      if (before === undefined) throw notFound(command.username)
+      const updated = await users.update(command.username, { roles })
+      if (updated === undefined) throw notFound(command.username)
       const listed = updated.roles.join(', ') || 'none'
       // The same roles (in any order) bump no token generation: nothing is revoked.
       io.stdout.write(updated.token_generation === before.token_generation
