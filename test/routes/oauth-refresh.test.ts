@@ -1,9 +1,10 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import { decodeJwt } from 'jose'
 import { BOB, JOHNDOE, buildTestApp, call, tokenRequest } from '../helper.js'
 import { INVALID_GRANT, REUSED, grant, refresh } from '../oauth-helpers.js'
 
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { jti: string, scope: string }
+const claimsOf = (jwt: string) => decodeJwt<{ jti: string, scope: string }>(jwt)
 const loginIdOf = (jwt: string) => claimsOf(jwt).jti.split('.')[1]
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 

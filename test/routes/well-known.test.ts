@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose'
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from 'jose'
 import type { AddressInfo } from 'node:net'
 import { parsePublicKey } from '../../src/keys.js'
 import { BOB, buildTestApp, login } from '../helper.js'
@@ -95,8 +95,7 @@ t.test('an issuer that is not an http(s) URL is kept, with a warning, and the en
     'it names its endpoints under http://127.0.0.1:3000'
   ])
   const token = await login(app, BOB)
-  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iss: string }
-  t.equal(payload.iss, 'my-api')
+  t.equal(decodeJwt(token).iss, 'my-api')
   t.equal((await app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
 })
 
