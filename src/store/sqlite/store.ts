@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs'
 import { createChangeSignal, type ChangeSignal } from '../changes.js'
 import type { SqliteStore } from '../store.js'
 import { createDatabaseCheck, openDatabase, type SqliteDatabase } from './db.js'
@@ -5,11 +6,58 @@ import { createItemsRepository } from './items.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createUsersRepository } from './users.js'
 
+/** What the WAL index header says of commits: whether any connection committed since the last look. */
+export interface WalIndexHeader {
+  /** True after a commit by any connection, this one included, and whenever the header cannot be read. */
+  moved (): boolean
+  close (): void
+}
+
+const WAL_INDEX_HEADER_BYTES = 48
+
+/**
+ * The header at the start of the WAL index (the `-shm` file beside a database in WAL mode), which
+ * every commit rewrites, whichever connection makes it, before the commit returns
+ * (https://www.sqlite.org/walformat.html, "The WAL-Index Header"). Reading it is one `pread` and
+ * takes no lock. Undefined when the file cannot be opened.
+ */
+export function openWalIndexHeader (shmPath: string): WalIndexHeader | undefined {
+  let fd: number | undefined
+  try {
+    fd = openSync(shmPath, 'r')
+  } catch {
+    return undefined
+  }
+  const seen = Buffer.alloc(WAL_INDEX_HEADER_BYTES)
+  const current = Buffer.alloc(WAL_INDEX_HEADER_BYTES)
+  const read = (): boolean => {
+    try {
+      return fd !== undefined && readSync(fd, current, 0, WAL_INDEX_HEADER_BYTES, 0) === WAL_INDEX_HEADER_BYTES
+    } catch {
+      return false
+    }
+  }
+  if (read()) current.copy(seen)
+  return {
+    moved () {
+      if (read() && current.equals(seen)) return false
+      current.copy(seen)
+      return true
+    },
+    close () {
+      if (fd !== undefined) closeSync(fd)
+      fd = undefined
+    }
+  }
+}
+
 /**
  * `PRAGMA data_version` moves when another connection commits (the CLI, another process on the
- * file) and never for this connection's own writes: exact, and one statement (0.9 µs of CPU here).
+ * file) and never for this connection's own writes: exact, but the statement takes and releases a
+ * lock on the WAL index, two `fcntl` calls that cost the server about 10 µs a request. So it runs
+ * only when the WAL index header (`walIndex`, read first) shows a commit by some connection.
  */
-export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
+export function createDataVersionSignal (db: SqliteDatabase, walIndex?: WalIndexHeader): ChangeSignal {
   const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck(true)
   const read = (): number | undefined => {
     try {
@@ -21,6 +69,7 @@ export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
   }
   let seen = read()
   return createChangeSignal((emit) => {
+    if (walIndex !== undefined && db.open && !walIndex.moved()) return
     const version = read()
     if (version !== undefined && version === seen) return
     seen = version
@@ -33,7 +82,9 @@ export function createDataVersionSignal (db: SqliteDatabase): ChangeSignal {
 export function openSqliteStore (path: string): SqliteStore {
   const db = openDatabase(path)
   const check = createDatabaseCheck(db, path)
-  const changes = createDataVersionSignal(db)
+  // Read before data_version's first value, so that no commit in between goes unseen.
+  const walIndex = db.pragma('journal_mode', { simple: true }) === 'wal' ? openWalIndexHeader(`${path}-shm`) : undefined
+  const changes = createDataVersionSignal(db, walIndex)
   const items = createItemsRepository(db, { changes })
   const users = createUsersRepository(db)
   return {
@@ -54,6 +105,9 @@ export function openSqliteStore (path: string): SqliteStore {
     changes,
     checkReady: async () => { check.assertWritable() },
     checkWrite: () => { check.assertFile() },
-    close: async () => { db.close() }
+    close: async () => {
+      walIndex?.close()
+      db.close()
+    }
   }
 }
