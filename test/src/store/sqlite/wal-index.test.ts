@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { openDatabase } from '../../../../src/store/sqlite/db.js'
@@ -51,4 +51,8 @@ t.test('a header that cannot be read counts as moved; none is opened where there
   t.equal(header.moved(), true, 'closed: nothing proves that no one committed')
   t.equal(header.moved(), true, 'every time')
   header.close()
+
+  const unreadable = openWalIndexHeader(dirname(path))!
+  t.teardown(() => unreadable.close())
+  t.equal(unreadable.moved(), true, 'a read that fails (here a folder: EISDIR)')
 })
