@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync, realpathSync } from 'node:fs'
 import { createChangeSignal, type ChangeSignal } from '../changes.js'
 import type { SqliteStore } from '../store.js'
 import { createDatabaseCheck, openDatabase, type SqliteDatabase } from './db.js'
@@ -82,8 +82,9 @@ export function createDataVersionSignal (db: SqliteDatabase, walIndex?: WalIndex
 export function openSqliteStore (path: string): SqliteStore {
   const db = openDatabase(path)
   const check = createDatabaseCheck(db, path)
-  // Read before data_version's first value, so that no commit in between goes unseen.
-  const walIndex = db.pragma('journal_mode', { simple: true }) === 'wal' ? openWalIndexHeader(`${path}-shm`) : undefined
+  // Read before data_version's first value, so that no commit in between goes unseen. SQLite names
+  // the file after the database's path with symbolic links resolved.
+  const walIndex = db.pragma('journal_mode', { simple: true }) === 'wal' ? openWalIndexHeader(`${realpathSync(path)}-shm`) : undefined
   const changes = createDataVersionSignal(db, walIndex)
   const items = createItemsRepository(db, { changes })
   const users = createUsersRepository(db)

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { openDatabase } from '../../../../src/store/sqlite/db.js'
-import { openWalIndexHeader } from '../../../../src/store/sqlite/store.js'
+import { openSqliteStore, openWalIndexHeader } from '../../../../src/store/sqlite/store.js'
 
 function databaseFile (t: { teardown (fn: () => unknown): void }): string {
   const folder = mkdtempSync(join(tmpdir(), 'wal-index-'))
@@ -55,4 +55,23 @@ t.test('a header that cannot be read counts as moved; none is opened where there
   const unreadable = openWalIndexHeader(dirname(path))!
   t.teardown(() => unreadable.close())
   t.equal(unreadable.moved(), true, 'a read that fails (here a folder: EISDIR)')
+})
+
+t.test('a database path that is a symbolic link: another connection\'s commit through the real path is seen', async (t) => {
+  const real = databaseFile(t)
+  const link = join(dirname(databaseFile(t)), 'link.db')
+  openDatabase(real).close()
+  symlinkSync(real, link)
+  // A leftover file where the link's own name would put the WAL index must not be read instead.
+  writeFileSync(`${link}-shm`, Buffer.alloc(32_768))
+  const store = openSqliteStore(link)
+  t.teardown(store.close)
+  const seen: unknown[] = []
+  store.changes.subscribe((change) => { seen.push(change) })
+  store.changes.poll()
+  const other = new Database(real)
+  t.teardown(() => other.close())
+  other.prepare("INSERT INTO users (username, password_hash, created_at) VALUES ('carol', 'x', '2026-01-01')").run()
+  store.changes.poll()
+  t.same(seen, [{}], 'the commit, once')
 })
