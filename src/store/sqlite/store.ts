@@ -54,7 +54,7 @@ export function openWalIndexHeader (shmPath: string): WalIndexHeader | undefined
 /**
  * `PRAGMA data_version` moves when another connection commits (the CLI, another process on the
  * file) and never for this connection's own writes: exact, but the statement takes and releases a
- * lock on the WAL index, two `fcntl` calls that cost the server about 10 µs a request. So it runs
+ * lock on the WAL index, two `fcntl` calls that cost the server 10–20 µs a request. So it runs
  * only when the WAL index header (`walIndex`, read first) shows a commit by some connection.
  */
 export function createDataVersionSignal (db: SqliteDatabase, walIndex?: WalIndexHeader): ChangeSignal {
