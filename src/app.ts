@@ -29,8 +29,11 @@ import users from '../routes/users.js'
 
 export interface AppOptions {
   config: Config
-  /** Fastify's logger option (pino at config.logLevel by default); redaction is always added. */
-  logger?: FastifyServerOptions['logger']
+  /**
+   * false for no logs; else where pino writes (stdout by default) and its level (config.logLevel by
+   * default). Nothing more: the access line is written as pino writes it with these options alone.
+   */
+  logger?: false | { stream?: { write (line: string): void }, level?: string }
   /** 'test' makes argon2 cheap; never use it for real passwords. */
   hashCost?: HashCost
   /** Clock in milliseconds, for tests that move time. */
@@ -123,12 +126,11 @@ export function buildApp ({
 
 function loggerOptions (config: Config, logger: AppOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === false) return false
-  const options = typeof logger === 'object' ? logger : {}
   return {
     level: config.logLevel,
-    ...options,
+    ...logger,
     redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
-    formatters: { ...options.formatters, log: (object) => redactNestedSecrets(options.formatters?.log?.(object) ?? object) },
-    serializers: { ...options.serializers, req: serializeRequest }
+    formatters: { log: redactNestedSecrets },
+    serializers: { req: serializeRequest }
   }
 }
