@@ -100,10 +100,10 @@ function quote (text: string): string {
 /**
  * Writes the access line at info through `logger`, the same bytes its `info(entry, 'request completed')`
  * would write with the options buildApp gives pino: pino's level, time and bindings, then the entry's
- * defined fields in order, then the message. Built here because pino's generic path (its serializers, redaction, formatters and escaping
- * for any object) cost about 23k instructions a line under callgrind, as much as a tenth of a whole
- * GET /admin-only; none of it applies to these fields, which hold no secret. A stream that needs pino's
- * metadata (pino.multistream) gets the line through pino.
+ * defined fields in order, then the message. Built here because pino's generic path (serializers,
+ * redaction, formatters and escaping for any object) cost about 23k instructions a line under
+ * callgrind, a tenth of a whole GET /admin-only; none of it applies to these fields, which hold no
+ * secret. A stream that needs pino's metadata (pino.multistream) gets the line through pino.
  */
 export function writeAccessLine (logger: object, entry: AccessEntry): void {
   const log = logger as PinoInternals
