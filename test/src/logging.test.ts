@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import fc from 'fast-check'
 import pino from 'pino'
 import { redactNestedSecrets, scrubUrl, serializeRequest, writeAccessLine, type AccessEntry } from '../../src/logging.js'
@@ -99,29 +99,14 @@ t.test('the default logger (stdout) gets the configured level', async (t) => {
   t.equal(app.log.level, 'silent', 'the configured level applies')
 })
 
-/** The app's own pino logger, as buildApp configures it, and the lines it writes. */
-async function appLogger (t: Test, stream?: { write (line: string): void }):
-Promise<{ log: import('fastify').FastifyBaseLogger, lines: string[] }> {
-  const { buildApp } = await import('../../src/app.js')
-  const { loadConfig } = await import('../../src/config.js')
-  const { TEST_ENV } = await import('../helper.js')
-  const lines: string[] = []
-  const app = buildApp({
-    config: loadConfig({ ...TEST_ENV, LOG_LEVEL: 'info' }),
-    logger: { stream: stream ?? { write: (line) => { lines.push(line) } } },
-    hashCost: 'test'
-  })
-  t.teardown(async () => await app.close())
-  await app.ready()
-  lines.length = 0
-  return { log: app.log, lines }
-}
-
 const sameMillisecond = (line: string | undefined): string | undefined => line?.replace(/"time":\d+,/, '"time":0,')
 
 // Issue 13.1: the access line is built by hand for speed; it must stay exactly pino's line.
 t.test('writeAccessLine writes the bytes pino\'s info writes for the same entry, whatever the strings hold', async (t) => {
-  const { log, lines } = await appLogger(t)
+  const { app, raw: lines } = buildLoggedApp(t)
+  await app.ready()
+  lines.length = 0
+  const log = app.log
   const base: AccessEntry = {
     reqId: 'req-1', method: 'GET', url: '/items?limit=2', route: '/items', statusCode: 200, responseTime: 0.125, user: 'johndoe'
   }
@@ -152,10 +137,17 @@ t.test('writeAccessLine writes the bytes pino\'s info writes for the same entry,
 t.test('writeAccessLine hands the line to pino when the stream needs pino\'s metadata (multistream)', async (t) => {
   const infoLines: string[] = []
   const errorLines: string[] = []
-  const { log } = await appLogger(t, pino.multistream([
+  const { buildApp } = await import('../../src/app.js')
+  const { loadConfig } = await import('../../src/config.js')
+  const { TEST_ENV } = await import('../helper.js')
+  const stream = pino.multistream([
     { level: 'info', stream: { write: (line: string) => { infoLines.push(line) } } },
     { level: 'error', stream: { write: (line: string) => { errorLines.push(line) } } }
-  ]))
+  ])
+  const app = buildApp({ config: loadConfig({ ...TEST_ENV, LOG_LEVEL: 'info' }), logger: { stream }, hashCost: 'test' })
+  t.teardown(async () => await app.close())
+  await app.ready()
+  const log = app.log
   // multistream picks its streams by the level pino noted for the line: here an error's, unless the access line notes its own.
   log.error('before')
   infoLines.length = 0
