@@ -18,7 +18,7 @@ RUN npm prune --omit=dev --no-audit --no-fund
 FROM node:20.20-bookworm-slim
 # HOST=0.0.0.0: inside a container, 127.0.0.1 is unreachable from outside.
 # NODE_ENV=production: no start without JWT_SECRET or JWT_PRIVATE_KEY_FILE, no demo users.
-# MALLOC_MMAP_THRESHOLD_ and --max-old-space-size (in CMD) are what `npm start` sets (README, "Load benchmark", "Soak").
+# MALLOC_MMAP_THRESHOLD_ and the node flags in CMD are what `npm start` sets (README, "Load benchmark", "Soak").
 # UV_THREADPOOL_SIZE: 2 hashing threads + libuv's 4, for a container of 2 CPUs. Node 20's libuv
 # counts the host's CPUs, not the container's CPU quota, so dist/src/main.cjs would size the pool
 # for the host: set UV_THREADPOOL_SIZE to the container's CPUs + 4 when it has more.
@@ -39,4 +39,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
 # node, not npm start: signals reach the server directly (SIGTERM finishes requests in flight).
-CMD ["node", "--max-old-space-size=512", "dist/src/main.cjs"]
+CMD ["node", "--max-old-space-size=512", "--no-incremental-marking-task", "dist/src/main.cjs"]

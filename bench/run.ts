@@ -4,7 +4,7 @@
 // per target, and writes bench/results.md. Exits 0 whatever the verdicts; non-zero only when the
 // harness itself breaks. Settings: bench/options.ts.
 import { execFileSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -20,6 +20,7 @@ import { measurePropagation, PROPAGATION_TRIALS } from './propagation.js'
 import {
   markdown, propagationByKind, propagationVerdict, summarize, table, verdictLine, verdicts, type PropagationTrial, type Row
 } from './report.js'
+import { startCommand } from './soak-report.js'
 import { runRounds, type Scenario } from './rounds.js'
 import { STORM_CLIENTS, scenarios, type Servers } from './scenarios.js'
 import { benchSecret, isRunning, ourServerEnv, startServer, stopServer, type Server } from './server.js'
@@ -27,11 +28,9 @@ import { benchSecret, isRunning, ourServerEnv, startServer, stopServer, type Ser
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..')
 const OUR_SERVER = join(ROOT, 'dist', 'src', 'main.cjs')
-/**
- * As `npm start` runs it: old space capped at 512 MiB, which keeps V8's heap growing factor at 1.4
- * instead of 4 (README, "Soak"). The young generation keeps V8's default (README, "Load benchmark").
- */
-const OUR_NODE_FLAGS = ['--max-old-space-size=512']
+/** `npm start`'s node flags (README, "Load benchmark" and "Soak"), but not its .env file: the harness sets the environment. */
+const OUR_NODE_FLAGS = startCommand((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start)
+  .nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
 const SEED_ITEMS = 50
 /** Issue 13.3: more distinct tokens than the verified-token map in plugins/auth.ts keeps (VERIFIED_TOKENS_KEPT). */
 const MANY_USERS = 20_000
