@@ -191,6 +191,7 @@ async function main (): Promise<void> {
       'Our rows run at LOG_LEVEL=warn (no request logs) but the one marked LOG_LEVEL=info, a second server process on the same database ' +
         'that writes its access lines to a pipe the harness reads. The row marked METRICS_PORT set is a third server process ' +
         'on the same database, at LOG_LEVEL=warn, with metrics on (GET /metrics answered on its port before the run). ' +
+        `Our processes run with npm start's node flags (${OUR_NODE_FLAGS.join(' ')}), the peers with Node's defaults. ` +
         'The peers are in bench/peers/, logging off. ' +
         'Every server is pinned to the same CPU.',
       `The ${MANY_USERS} users are admins seeded into the database, each with one token signed with the server's key and claims; ` +
