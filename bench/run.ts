@@ -49,6 +49,7 @@ async function startServers (servers: Partial<Servers>, ours: StartOurs, secret:
 Promise<Servers> {
   // One at a time: the first creates the database and its demo users; the second opens them.
   servers.ours = await ours('warn', 'the server')
+  servers.oursSolo = await ours('warn', 'the server that serves GET /admin-only only')
   servers.oursInfo = await ours('info', 'the server at LOG_LEVEL=info')
   const metricsPort = String(await freePort())
   servers.oursMetrics = await ours('warn', 'the server with METRICS_PORT', { METRICS_PORT: metricsPort })
@@ -64,7 +65,8 @@ Promise<Servers> {
   })
   servers.bare = await peer('bare.js', 'bare Fastify')
   servers.jwt = await peer('jwt.js', 'the @fastify/jwt peer')
-  log(`servers answer: ours ${servers.ours.pid} (warn), ${servers.oursInfo.pid} (info) and ${servers.oursMetrics.pid} (METRICS_PORT), ` +
+  log(`servers answer: ours ${servers.ours.pid} (warn), ${servers.oursSolo.pid} (warn, /admin-only only), ${servers.oursInfo.pid} (info) ` +
+    `and ${servers.oursMetrics.pid} (METRICS_PORT), ` +
     `peers ${servers.bare.pid} and ${servers.jwt.pid}`)
   return servers as Servers
 }
@@ -188,9 +190,11 @@ async function main (): Promise<void> {
         ? []
         : [`The server used less than 90% of its CPU in: ${clientBound.join(', ')}. There the load generator, or other work on the ` +
             'machine, set the pace rather than the server; compare CPU µs/req for the cost of each path.']),
-      'Our rows run at LOG_LEVEL=warn (no request logs) but the one marked LOG_LEVEL=info, a second server process on the same database ' +
-        'that writes its access lines to a pipe the harness reads. The row marked METRICS_PORT set is a third server process ' +
+      'Our rows run at LOG_LEVEL=warn (no request logs) but the one marked LOG_LEVEL=info, a third server process on the same database ' +
+        'that writes its access lines to a pipe the harness reads. The row marked METRICS_PORT set is a fourth server process ' +
         'on the same database, at LOG_LEVEL=warn, with metrics on (GET /metrics answered on its port before the run). ' +
+        'These two serve GET /admin-only only, and so does the second process, at LOG_LEVEL=warn (the row "a process serving it only"): ' +
+        'their verdicts compare them with it, so that what differs is the setting alone, not what else the process served. ' +
         `Our processes run with npm start's node flags (${OUR_NODE_FLAGS.join(' ')}), the peers with Node's defaults. ` +
         'The peers are in bench/peers/, logging off. ' +
         'Every server is pinned to the same CPU.',

@@ -14,8 +14,10 @@ const REQUEST_TIMEOUT_S = 10
 export const STORM_CLIENTS = 64
 
 export interface Servers {
-  /** Ours at LOG_LEVEL=warn: no request logs. Every row but the next three. */
+  /** Ours at LOG_LEVEL=warn: no request logs. Every row but the next four. */
   ours: Server
+  /** Ours at LOG_LEVEL=warn too, on the same database, serving GET /admin-only only, as the next two do: their base. */
+  oursSolo: Server
   /** Ours at the default LOG_LEVEL=info, on the same database. */
   oursInfo: Server
   /** Ours at LOG_LEVEL=warn with METRICS_PORT set, on the same database. */
@@ -65,6 +67,7 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
   const list = [
     scenario('health', 'GET /health', ours, 'GET', '/health', {}),
     scenario('admin', 'GET /admin-only', ours, 'GET', '/admin-only', adminAuth),
+    scenario('adminSolo', 'GET /admin-only, a process serving it only', servers.oursSolo, 'GET', '/admin-only', adminAuth),
     scenario('adminInfo', 'GET /admin-only, LOG_LEVEL=info', servers.oursInfo, 'GET', '/admin-only', adminAuth),
     scenario('adminMetrics', 'GET /admin-only, METRICS_PORT set', servers.oursMetrics, 'GET', '/admin-only', adminAuth),
     scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth,

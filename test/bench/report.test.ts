@@ -15,7 +15,7 @@ function sample (ok: number, p99 = 5): Sample {
 
 function rows (byKey: Partial<Record<RowKey, Sample[]>>, extra: RowKey[] = []): Map<RowKey, ReturnType<typeof summarize>> {
   const keys: RowKey[] = [
-    'health', 'admin', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'itemsCreate', 'stormAdmin',
+    'health', 'admin', 'adminSolo', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'itemsCreate', 'stormAdmin',
     ...extra
   ]
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))
@@ -116,6 +116,7 @@ t.test('summarize, table and markdown report what the rounds measured', async (t
 t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, peer and many-users rows', async (t) => {
   const passing = rows({
     admin: [sample(1000), sample(1000), sample(1000)],
+    adminSolo: [sample(1000), sample(1000), sample(1000)],
     adminInfo: [sample(850), sample(900), sample(800)],
     peerBare: [sample(1170), sample(1100), sample(1300)],
     peerJwt: [sample(660), sample(600), sample(700)],
@@ -134,6 +135,7 @@ t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, p
 
   const failing = rows({
     admin: [sample(1000), sample(1000), sample(1000)],
+    adminSolo: [sample(1000), sample(1000), sample(1000)],
     adminInfo: [sample(840), sample(900), sample(800)],
     peerBare: [sample(1180), sample(1100), sample(1300)],
     peerJwt: [sample(670), sample(600), sample(700)],
@@ -145,12 +147,32 @@ t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, p
 // Issue 14.4: metrics must cost little.
 t.test('the metrics verdict compares GET /admin-only with METRICS_PORT set to the same row without', async (t) => {
   const verdict = (metrics: number[]): ReturnType<typeof verdicts>[number] | undefined =>
-    verdicts(rows({ admin: [sample(1000), sample(1000), sample(1000)], adminMetrics: metrics.map((ok) => sample(ok)) }), 150).at(-1)
+    verdicts(rows({ adminSolo: [sample(1000), sample(1000), sample(1000)], adminMetrics: metrics.map((ok) => sample(ok)) }), 150).at(-1)
   const passing = verdict([950, 990, 900])
   t.ok(passing?.pass, String(passing?.text))
   const expected = /^GET \/admin-only with METRICS_PORT set >= 0\.95 x without: ratio 0\.95, the median of the rounds' 0\.95, 0\.99, 0\.90/
   t.match(passing?.text, expected)
   t.notOk(verdict([940, 990, 900])?.pass)
+})
+
+// The LOG_LEVEL=info and METRICS_PORT processes serve /admin-only only: their base is the process at warn that does the same.
+t.test('the LOG_LEVEL=info and METRICS_PORT verdicts divide by the row of the process serving /admin-only only', async (t) => {
+  const table = rows({
+    admin: [sample(2000), sample(2000), sample(2000)],
+    adminSolo: [sample(1000), sample(1000), sample(1000)],
+    adminInfo: [sample(850), sample(850), sample(850)],
+    adminMetrics: [sample(950), sample(950), sample(950)],
+    peerBare: [sample(1000), sample(1000), sample(1000)]
+  })
+  const all = verdicts(table, 150)
+  const logs = all.find((verdict) => verdict.text.startsWith('GET /admin-only at LOG_LEVEL=info'))
+  const metrics = all.find((verdict) => verdict.text.startsWith('GET /admin-only with METRICS_PORT set'))
+  t.ok(logs?.pass, String(logs?.text))
+  t.match(logs?.text, /ratio 0\.85, .*medians 850 vs 1000 req\/s/)
+  t.ok(metrics?.pass, String(metrics?.text))
+  t.match(metrics?.text, /ratio 0\.95, .*medians 950 vs 1000 req\/s/)
+  // The peers are still compared with the process that serves every route.
+  t.match(all.find((verdict) => verdict.text.includes('bare Fastify'))?.text, /ratio 2\.00, .*medians 2000 vs 1000 req\/s/)
 })
 
 /** A 1 s round of `requests` 2xx that cost the server `micros` µs of CPU each. */
