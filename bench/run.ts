@@ -28,9 +28,9 @@ import { benchSecret, isRunning, ourServerEnv, startServer, stopServer, type Ser
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..')
 const OUR_SERVER = join(ROOT, 'dist', 'src', 'main.cjs')
+const NPM_START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
 /** `npm start`'s node flags (README, "Load benchmark" and "Soak"), but not its .env file: the harness sets the environment. */
-const OUR_NODE_FLAGS = startCommand((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start)
-  .nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
+const OUR_NODE_FLAGS = startCommand(NPM_START).nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
 const SEED_ITEMS = 50
 /** Issue 13.3: more distinct tokens than the verified-token map in plugins/auth.ts keeps (VERIFIED_TOKENS_KEPT). */
 const MANY_USERS = 20_000

@@ -15,7 +15,8 @@ function sample (ok: number, p99 = 5): Sample {
 
 function rows (byKey: Partial<Record<RowKey, Sample[]>>, extra: RowKey[] = []): Map<RowKey, ReturnType<typeof summarize>> {
   const keys: RowKey[] = [
-    'health', 'admin', 'adminSolo', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'itemsCreate', 'stormAdmin',
+    'health', 'admin', 'adminSolo', 'adminInfo', 'adminManyUsers', 'adminMetrics', 'peerBare', 'peerJwt', 'itemsList', 'itemsCreate',
+    'stormAdmin',
     ...extra
   ]
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))

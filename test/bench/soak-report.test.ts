@@ -52,7 +52,7 @@ t.test('package.json\'s start script is one the soak can run', async (t) => {
 // and did not keep the soak flatter (README, "Load benchmark"): the young generation keeps V8's default.
 // With the 1.4 factor, V8's incremental-marking task cost GET /admin-only about 6 µs a request (README,
 // "V8's marking task"): it is off, and marking starts from allocation at the heap's limit.
-t.test('npm start\'s node flags cap V8\'s old space at 512 MiB, turn off the marking task, leave the young generation at its default', async (t) => {
+t.test('npm start\'s node flags cap the old space at 512 MiB, turn off the marking task, keep the default young generation', async (t) => {
   const { nodeFlags } = startCommand(scripts.start as string)
   const script = 'const v8 = require("node:v8"); process.stdout.write(JSON.stringify({ limit: v8.getHeapStatistics().heap_size_limit }))'
   const output = execFileSync(process.execPath, [...nodeFlags, '-e', script], { env: { PATH: process.env.PATH ?? '' } }).toString()
