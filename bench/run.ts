@@ -20,7 +20,7 @@ import { measurePropagation, PROPAGATION_TRIALS } from './propagation.js'
 import {
   markdown, propagationByKind, propagationVerdict, summarize, table, verdictLine, verdicts, type PropagationTrial, type Row
 } from './report.js'
-import { startCommand } from './soak-report.js'
+import { launchFlags } from './soak-report.js'
 import { runRounds, type Scenario } from './rounds.js'
 import { STORM_CLIENTS, scenarios, type Servers } from './scenarios.js'
 import { benchSecret, isRunning, ourServerEnv, startServer, stopServer, type Server } from './server.js'
@@ -29,8 +29,8 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..')
 const OUR_SERVER = join(ROOT, 'dist', 'src', 'main.cjs')
 const NPM_START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
-/** `npm start`'s node flags (README, "Load benchmark" and "Soak"), but not its .env file: the harness sets the environment. */
-const OUR_NODE_FLAGS = startCommand(NPM_START).nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
+/** `npm start`'s node flags (README, "Load benchmark" and "Soak"); the harness sets the environment. */
+const OUR_NODE_FLAGS = launchFlags(NPM_START)
 const SEED_ITEMS = 50
 /** Issue 13.3: more distinct tokens than the verified-token map in plugins/auth.ts keeps (VERIFIED_TOKENS_KEPT). */
 const MANY_USERS = 20_000

@@ -45,3 +45,11 @@ export function startCommand (script: string): { env: Record<string, string>, no
   const entry = words.pop() as string
   return { env, nodeFlags: words, entry }
 }
+
+/**
+ * `npm start`'s node flags for a launcher that sets the server's environment itself (the benchmark,
+ * the image's CMD): all but `--env-file`, which would read a developer's `.env`.
+ */
+export function launchFlags (script: string): string[] {
+  return startCommand(script).nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
+}

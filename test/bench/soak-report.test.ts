@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { RSS_LIMIT_MB, SLOPE_LIMIT_MB_PER_MIN, curve, lastHalfSlope, startCommand, type Sample } from '../../bench/soak-report.js'
+import {
+  RSS_LIMIT_MB, SLOPE_LIMIT_MB_PER_MIN, curve, lastHalfSlope, launchFlags, startCommand, type Sample
+} from '../../bench/soak-report.js'
 
 const line = (perMinute: number, from = 100, count = 20, every = 30): Sample[] =>
   Array.from({ length: count }, (_, i) => ({ seconds: i * every, rssMb: from + perMinute * (i * every) / 60 }))
@@ -36,6 +38,12 @@ t.test('startCommand reads npm start\'s variables, node flags and entry file', a
   t.throws(() => startCommand('tsx src/server.ts'), /npm start is not/)
   t.throws(() => startCommand('A=1 node'), /npm start is not/)
   t.throws(() => startCommand('A=1'), /npm start is not/)
+})
+
+t.test('launchFlags keeps npm start\'s node flags but the .env file, which a launcher replaces with its own environment', async (t) => {
+  t.same(launchFlags('A=1 node --env-file-if-exists=.env --max-old-space-size=512 --foo dist/src/main.cjs'),
+    ['--max-old-space-size=512', '--foo'])
+  t.same(launchFlags('node --env-file=.env dist/src/main.cjs'), [])
 })
 
 const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { startCommand } from '../../bench/soak-report.js'
 import { TEST_SECRET } from '../helper.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -12,7 +13,7 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
   scripts: { start: string }
 }
 // `npm start`'s own Node flags (--env-file-if-exists came in 20.19.0 too).
-const START_FLAGS = (/\bnode (.*) dist\/src\/main\.cjs$/.exec(packageJson.scripts.start)?.[1] ?? '').split(' ')
+const START_FLAGS = startCommand(packageJson.scripts.start).nodeFlags
 // tap's loader stays out of the children: npm and the old Node need none of it.
 const CHILD_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: '', _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 

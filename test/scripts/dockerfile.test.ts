@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { startCommand } from '../../bench/soak-report.js'
+import { launchFlags } from '../../bench/soak-report.js'
 import { commandOf, dockerignore, parseDockerfile, parseEnvPairs, splitOptions } from '../../scripts/dockerfile.js'
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
@@ -49,7 +49,7 @@ t.test('the Dockerfile builds with dev dependencies and runs the pruned result, 
   const last = (keyword: string): string => runtime?.instructions.filter((i) => i.keyword === keyword).pop()?.args ?? ''
   t.equal(last('USER'), '1000:1000')
   // npm start's node flags but the .env file, which the image takes from `docker run -e` instead.
-  const startFlags = startCommand(npmStart()).nodeFlags.filter((flag) => !flag.startsWith('--env-file'))
+  const startFlags = launchFlags(npmStart())
   t.ok(startFlags.includes('--max-old-space-size=512') && startFlags.includes('--no-incremental-marking-task'), startFlags.join(' '))
   t.same(commandOf(last('CMD')), ['node', ...startFlags, 'dist/src/main.cjs'])
   t.match(last('HEALTHCHECK'), /^--interval=\S+ .*CMD \[.*\/health/)
