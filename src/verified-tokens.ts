@@ -107,12 +107,12 @@ export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOption
       return stillValid(entry.verified)
     },
     remember (token, verified) {
+      // Checked before the copy below: with the map full, every token not kept comes here on every request.
+      if (entries.size >= max && !entries.has(token.slice(-KEY_LENGTH)) && !dropExpired()) return
       // Verified tokens are base64url and dots, so latin1 keeps them as they are, in a flat one-byte string.
       const header = Buffer.from(`${SCHEME}${token}`, 'latin1').toString('latin1')
       // Sliced from the kept header: a key sliced from the request's header would keep that string alive too.
-      const key = header.slice(-KEY_LENGTH)
-      if (entries.size >= max && !entries.has(key) && !dropExpired()) return
-      entries.set(key, { header, verified })
+      entries.set(header.slice(-KEY_LENGTH), { header, verified })
     },
     size () {
       return entries.size
