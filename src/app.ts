@@ -115,8 +115,8 @@ export function buildApp ({
   app.register(auth, { config })
 
   // One context for the route modules: Fastify builds a Request and a Reply class per context, and with
-  // one per module the code every request runs met up to eight shapes of object (about 6% of the CPU of
-  // GET /admin-only, README "Performance"). The modules wrapped in fp add no hook, parser or error handler
+  // one per module the code every request runs met up to eight shapes of object (about 9% of the CPU of
+  // GET /admin-only, README "Load benchmark"). The modules wrapped in fp add no hook, parser or error handler
   // of their own; routes/oauth.ts does, so it keeps its own context.
   app.register(async (routes) => {
     routes.register(fp(health))

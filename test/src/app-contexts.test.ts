@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { JOHNDOE, buildTestApp, call, login } from '../helper.js'
 
 // src/app.ts: the route modules share one context, so every request of theirs is made by one Request
-// and one Reply class (README "Performance"); only routes/oauth.ts, with its own parser, error handler
+// and one Reply class (README "Load benchmark"); only routes/oauth.ts, with its own parser, error handler
 // and onSend hook, keeps its own.
 t.test('requests to every route module but the OAuth one are made by one Request and one Reply class', async (t) => {
   const app = buildTestApp(t)
