@@ -200,7 +200,7 @@ async function main (): Promise<void> {
         'Every server is pinned to the same CPU.',
       `The ${MANY_USERS} users are admins seeded into the database, each with one token signed with the server's key and claims; ` +
         `the load generator sends them in turn over all connections. The verified-token map holds ${VERIFIED_TOKENS_KEPT} of them and, ` +
-        'full, keeps those until they expire: the others run the signature check on every request.',
+        'full, keeps those while they are presented: the others run the signature check on every request.',
       'GET /items reads as bob (client, own items); POST /items writes as johndoe (admin); /token logs in johndoe.',
       `The login storm comes from ${STORM_CLIENTS} client addresses named in X-Forwarded-For (our servers run with ` +
         'TRUST_PROXY=127.0.0.1, the harness): each address holds a few hashing places, so its logins wait for hashing ' +

@@ -39,12 +39,14 @@ declare module '@fastify/jwt' {
 }
 
 /**
- * 763 bytes each (npm run bench:token-memory): 6 MiB when full. Sized from two measurements: a token
- * not kept costs its signature check on every request (the load benchmark's 20,000-user row), and
- * the soak mints about 30 tokens a second, so a larger map would still be filling, and RSS rising,
- * in the soak's second half (README, "Soak").
+ * 763 bytes each (npm run bench:token-memory): 12 MiB when full. Sized from the load benchmark's
+ * 20,000-user row: a token not kept costs its signature check on every request, about 50 µs in the
+ * server, so at 8,192 (6 in 10 requests missing) that row ran at 0.59 of one token's speed, at
+ * 16,384 (2 in 10) at 0.79 (README, "Load benchmark"). Tokens nobody presents leave within
+ * two turns of VERIFIED_TOKENS_IDLE_MS, so the soak's 30 fresh tokens a second do not fill it.
  */
-export const VERIFIED_TOKENS_KEPT = 8_192
+export const VERIFIED_TOKENS_KEPT = 16_384
+export const VERIFIED_TOKENS_IDLE_MS = 60_000
 
 const SCOPE_LISTS_KEPT = 64
 
@@ -99,7 +101,7 @@ async function auth (app: FastifyInstance, { config }: { config: Config }): Prom
   const ownHeader = sample.slice(0, sample.indexOf('.'))
   const verifyWithKey = verifierByKid(verifiers, { header: ownHeader, verify: signingKeyVerifier })
   const now = app.now
-  const verifiedTokens = createVerifiedTokenCache({ max: VERIFIED_TOKENS_KEPT, now })
+  const verifiedTokens = createVerifiedTokenCache({ max: VERIFIED_TOKENS_KEPT, idleMs: VERIFIED_TOKENS_IDLE_MS, now })
   app.decorate('verifiedTokens', { counts: verifiedTokens.counts, size: verifiedTokens.size })
 
   // Tokens with the same scope share one frozen list. Only verified tokens, which this server signed,

@@ -17,8 +17,8 @@ export interface VerifiedTokenCache {
   /** The kept token equal to `token`, or undefined. Throws as fromHeader does. */
   get (token: string): VerifiedToken | undefined
   /**
-   * Keeps a token that just verified in full. At `max` tokens, the expired ones are dropped first;
-   * if none has expired, the new token is not kept (it is verified in full each time it comes).
+   * Keeps a token that just verified in full. At `max` tokens the new token is not kept (it is
+   * verified in full each time it comes) until tokens nobody presents make room (see `idleMs`).
    */
   remember (token: string, verified: VerifiedToken): void
   /** Tokens kept, for tests of the bound. */
@@ -34,6 +34,11 @@ export interface VerifiedTokenCache {
 export interface VerifiedTokenCacheOptions {
   /** Tokens kept at most. */
   max: number
+  /**
+   * A kept token that nobody presents for this long is dropped before twice this long has passed:
+   * the cache keeps the tokens in use, not every token it ever verified.
+   */
+  idleMs: number
   /** Milliseconds since the epoch: the app's clock (the `now` seam). */
   now: () => number
 }
@@ -65,57 +70,74 @@ const SCHEME = 'Bearer '
  * Why a full map keeps what it holds rather than dropping its oldest: clients present their tokens
  * in turn, and a map that drops its oldest entry for each new one, under more tokens in use than it
  * holds, drops every token before it comes back (the load benchmark's 20,000 users: 0 hits). A
- * full map that keeps its tokens until they expire serves max/N of N tokens in use from memory.
+ * full map that keeps its tokens while they are in use serves max/N of N tokens in use from memory.
+ *
+ * Tokens live in two generations: those presented in the current turn of `idleMs`, and those
+ * presented in the one before only. Each turn drops the older generation, so room comes from tokens
+ * nobody presents (abandoned at refresh, or expired), and a token in use costs one move a turn.
  */
-export function createVerifiedTokenCache ({ max, now }: VerifiedTokenCacheOptions): VerifiedTokenCache {
-  // Map order is insertion order: the first key is the token kept longest, so it expires first.
-  const entries = new Map<string, Entry>()
+export function createVerifiedTokenCache ({ max, idleMs, now }: VerifiedTokenCacheOptions): VerifiedTokenCache {
+  let current = new Map<string, Entry>()
+  let previous = new Map<string, Entry>()
+  let turnEndsAt = now() + idleMs
   // Plain numbers: the lookups are on every protected request's path, the metrics read them only when scraped.
   let hits = 0
   let misses = 0
 
-  /** Drops expired tokens from the oldest on; whether that made room. */
-  function dropExpired (): boolean {
-    const nowSeconds = Math.floor(now() / 1000)
-    for (const [key, { verified }] of entries) {
-      if (timeProblem(verified, nowSeconds) === undefined) break
-      entries.delete(key)
+  /** The entry under `key`, moved into the current generation; a turn that has ended turns over first. */
+  function find (key: string, nowMs: number): Entry | undefined {
+    if (nowMs >= turnEndsAt) {
+      // After a whole idle turn, the current generation too has gone unpresented for a turn.
+      previous = nowMs >= turnEndsAt + idleMs ? new Map() : current
+      current = new Map()
+      turnEndsAt = nowMs + idleMs
     }
-    return entries.size < max
+    const entry = current.get(key)
+    if (entry !== undefined) return entry
+    const earlier = previous.get(key)
+    if (earlier !== undefined) {
+      previous.delete(key)
+      current.set(key, earlier)
+    }
+    return earlier
   }
 
-  function stillValid (verified: VerifiedToken): VerifiedToken {
-    const problem = timeProblem(verified, Math.floor(now() / 1000))
+  function stillValid (verified: VerifiedToken, nowMs: number): VerifiedToken {
+    const problem = timeProblem(verified, Math.floor(nowMs / 1000))
     if (problem !== undefined) throw new TokenClaimsError(problem)
     return verified
   }
 
   return {
     fromHeader (header) {
-      const entry = entries.get(header.slice(-KEY_LENGTH))
+      const nowMs = now()
+      const entry = find(header.slice(-KEY_LENGTH), nowMs)
       if (entry === undefined || entry.header !== header) return undefined
       hits++
-      return stillValid(entry.verified)
+      return stillValid(entry.verified, nowMs)
     },
     get (token) {
-      const entry = entries.get(token.slice(-KEY_LENGTH))
+      const nowMs = now()
+      const entry = find(token.slice(-KEY_LENGTH), nowMs)
       if (entry === undefined || entry.header.length !== SCHEME.length + token.length || !entry.header.endsWith(token)) {
         misses++
         return undefined
       }
       hits++
-      return stillValid(entry.verified)
+      return stillValid(entry.verified, nowMs)
     },
     remember (token, verified) {
+      const key = token.slice(-KEY_LENGTH)
       // Checked before the copy below: with the map full, every token not kept comes here on every request.
-      if (entries.size >= max && !entries.has(token.slice(-KEY_LENGTH)) && !dropExpired()) return
+      if (current.size + previous.size >= max && !current.has(key) && !previous.has(key)) return
       // Verified tokens are base64url and dots, so latin1 keeps them as they are, in a flat one-byte string.
       const header = Buffer.from(`${SCHEME}${token}`, 'latin1').toString('latin1')
+      previous.delete(key)
       // Sliced from the kept header: a key sliced from the request's header would keep that string alive too.
-      entries.set(header.slice(-KEY_LENGTH), { header, verified })
+      current.set(header.slice(-KEY_LENGTH), { header, verified })
     },
     size () {
-      return entries.size
+      return current.size + previous.size
     },
     counts: () => ({ hits, misses })
   }
