@@ -1,5 +1,5 @@
 // The measuring loop: a warm-up per scenario, then interleaved rounds, each scenario measured
-// after its server, and the one loaded before it, have gone idle.
+// after its server, and the one loaded before it, have gone idle; each round ends with the pairs.
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { HarnessError } from './harness-error.js'
 import type { LoadJob, LoadSummary } from './load.js'
 import { cpuSeconds, nodeCommand, peakRssMiB, tail, track, type Pinning } from './processes.js'
-import type { RowKey, RowSpec, Sample } from './report.js'
+import type { RowKey, RowSpec, Sample, SideBySide } from './report.js'
 import type { Server } from './server.js'
 
 const LOADER = join(dirname(fileURLToPath(import.meta.url)), 'load.js')
@@ -54,14 +54,21 @@ async function runLoad (job: LoadJob, pinning: Pinning): Promise<LoadSummary> {
   return JSON.parse(line) as LoadSummary
 }
 
-/** Runs the jobs at once against one server, and notes what it spent and its peak memory meanwhile. */
-async function measure (server: Server, pinning: Pinning, ...jobs: LoadJob[]): Promise<Sample[]> {
-  const before = await cpuSeconds(server.pid)
-  const summaries = await Promise.all(jobs.map(async (job) => await runLoad(job, pinning)))
-  const after = await cpuSeconds(server.pid)
-  const serverCpuSeconds = before === undefined || after === undefined ? undefined : after - before
+/** Runs the loads at once, and notes what each server spent and its peak memory meanwhile. */
+async function measure (pinning: Pinning, ...loads: Array<{ server: Server, job: LoadJob }>): Promise<Sample[]> {
+  const servers = [...new Set(loads.map((load) => load.server))]
+  const before = await Promise.all(servers.map(async (server) => await cpuSeconds(server.pid)))
+  const summaries = await Promise.all(loads.map(async (load) => await runLoad(load.job, pinning)))
+  const after = await Promise.all(servers.map(async (server) => await cpuSeconds(server.pid)))
+  const spent = new Map(servers.map((server, i) => {
+    const [from, to] = [before[i], after[i]]
+    return [server, from === undefined || to === undefined ? undefined : to - from]
+  }))
   const windowSeconds = Math.max(...summaries.map((summary) => summary.duration))
-  return summaries.map((summary) => ({ ...summary, serverCpuSeconds, windowSeconds, peakRssMiB: peakRssMiB(server.pid) }))
+  return summaries.map((summary, i) => {
+    const { server } = loads[i] as { server: Server }
+    return { ...summary, serverCpuSeconds: spent.get(server), windowSeconds, peakRssMiB: peakRssMiB(server.pid) }
+  })
 }
 
 /**
@@ -81,9 +88,19 @@ async function settle (pid: number): Promise<number> {
   return Date.now() - started
 }
 
+/**
+ * Two rows on two server processes pinned to the same CPU, loaded at the same time once a round:
+ * what else the machine runs then slows both alike (bench/report.ts, SideBySide).
+ */
+export interface Pair {
+  row: Scenario
+  base: Scenario
+}
+
 export interface RoundsPlan {
   scenarios: readonly Scenario[]
   storm: Storm
+  pairs: readonly Pair[]
   rounds: number
   duration: number
   warmup: number
@@ -91,8 +108,9 @@ export interface RoundsPlan {
   log: (line: string) => void
 }
 
-/** Every row's samples, one per round, in round order. */
-export async function runRounds ({ scenarios, storm, rounds, duration, warmup, pinning, log }: RoundsPlan): Promise<Map<RowKey, Sample[]>> {
+/** Every row's samples, and every pair's, one per round, in round order. */
+export async function runRounds ({ scenarios, storm, pairs, rounds, duration, warmup, pinning, log }: RoundsPlan):
+Promise<{ samples: Map<RowKey, Sample[]>, sideBySide: SideBySide[] }> {
   const pause = async (server: Server): Promise<void> => {
     const waited = await settle(server.pid)
     if (waited >= 1000) log(`waited ${waited} ms for ${server.name} to go idle`)
@@ -101,12 +119,13 @@ export async function runRounds ({ scenarios, storm, rounds, duration, warmup, p
   if (warmup > 0) {
     log(`warm-up, ${warmup} s per scenario`)
     for (const scenario of scenarios) {
-      await measure(scenario.server, pinning, scenario.job(warmup))
+      await measure(pinning, { server: scenario.server, job: scenario.job(warmup) })
       await pause(scenario.server)
     }
   }
 
   const samples = new Map<RowKey, Sample[]>()
+  const sideBySide: SideBySide[] = pairs.map(({ row, base }) => ({ row: row.spec.key, base: base.spec.key, rounds: [] }))
   const record = (key: RowKey, sample: Sample | undefined): void => {
     if (sample === undefined) throw new HarnessError(`no result for ${key}`)
     samples.set(key, [...(samples.get(key) ?? []), sample])
@@ -114,15 +133,27 @@ export async function runRounds ({ scenarios, storm, rounds, duration, warmup, p
   for (let round = 1; round <= rounds; round++) {
     for (const scenario of scenarios) {
       log(`round ${round}/${rounds} ${scenario.spec.label}`)
-      record(scenario.spec.key, (await measure(scenario.server, pinning, scenario.job(duration)))[0])
+      record(scenario.spec.key, (await measure(pinning, { server: scenario.server, job: scenario.job(duration) }))[0])
       await pause(scenario.server)
     }
     log(`round ${round}/${rounds} ${storm.victim.spec.label}`)
-    const [stormSample, victimSample] = await measure(storm.server, pinning,
-      storm.storm.job(duration + 2 * storm.leadMs / 1000), storm.victim.job(duration, storm.leadMs))
+    const [stormSample, victimSample] = await measure(pinning,
+      { server: storm.server, job: storm.storm.job(duration + 2 * storm.leadMs / 1000) },
+      { server: storm.server, job: storm.victim.job(duration, storm.leadMs) })
     record(storm.victim.spec.key, victimSample)
     record(storm.storm.spec.key, stormSample)
     await pause(storm.server)
+    for (const [i, { row, base }] of pairs.entries()) {
+      log(`round ${round}/${rounds} ${row.spec.label}, beside ${base.spec.label}`)
+      const [rowSample, baseSample] = await measure(pinning, { server: row.server, job: row.job(duration) },
+        { server: base.server, job: base.job(duration) })
+      if (rowSample === undefined || baseSample === undefined) {
+        throw new HarnessError(`no result for ${row.spec.key} beside ${base.spec.key}`)
+      }
+      sideBySide[i]?.rounds.push({ row: rowSample, base: baseSample })
+      await pause(row.server)
+      await pause(base.server)
+    }
   }
-  return samples
+  return { samples, sideBySide }
 }

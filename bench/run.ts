@@ -161,7 +161,9 @@ async function main (): Promise<void> {
       log(propagationVerdict(propagation, PROPAGATION_INSTANCES).text)
     }
 
-    const samples = await runRounds({ scenarios: plan.list, storm: plan.storm, ...options, pinning, log })
+    const { samples, sideBySide } = await runRounds({
+      scenarios: plan.list, storm: plan.storm, pairs: plan.pairs, ...options, pinning, log
+    })
 
     const rss = peakRssMiB(ours.pid)
     const total = async (authorization: string): Promise<string> => {
@@ -174,7 +176,7 @@ async function main (): Promise<void> {
 
     const rows: Row[] = [...plan.list, plan.storm.victim, plan.storm.storm].map(({ spec }) => summarize(spec, samples.get(spec.key) ?? []))
     const verdictList = [
-      ...verdicts(new Map(rows.map((row) => [row.spec.key, row])), rss),
+      ...verdicts(new Map(rows.map((row) => [row.spec.key, row])), rss, sideBySide),
       ...(propagation === undefined ? [] : [propagationVerdict(propagation, PROPAGATION_INSTANCES)])
     ]
     const pgSkipped = 'PostgreSQL is not installed (no initdb and pg_ctl in POSTGRESQL_BIN or /usr/lib/postgresql/N/bin): ' +
@@ -232,7 +234,7 @@ async function main (): Promise<void> {
       ...(options.smoke ? ['Smoke run: too short to measure anything; it only shows the harness works.'] : [])
     ]
     info.load = `${info.load} before, ${busyness(cpuPressure())} after (this run's own load included)`
-    const text = markdown({ rows, verdictList, peakRssMiB: rss, machine: info, settings: options, notes })
+    const text = markdown({ rows, pairs: sideBySide, verdictList, peakRssMiB: rss, machine: info, settings: options, notes })
 
     process.stdout.write(`\n${info.cpuModel}, ${info.cores} cores, Node ${info.node}; ${info.load}\n\n${table(rows)}\n\n` +
       `Peak server RSS: ${rss === undefined ? 'unknown' : `${rss.toFixed(1)} MiB`}\n\n`)

@@ -2,7 +2,7 @@
 import { FORM, JSON_TYPE } from './api.js'
 import type { LoadJob } from './load.js'
 import type { RowKey, RowSpec } from './report.js'
-import type { Scenario, Storm } from './rounds.js'
+import type { Pair, Scenario, Storm } from './rounds.js'
 import type { Server } from './server.js'
 
 const REQUEST_TIMEOUT_S = 10
@@ -48,7 +48,7 @@ interface ScenarioOptions {
 }
 
 export function scenarios (servers: Servers, { admin, client, manyTokensFile, manyUsers, pgAdmin }: Credentials, connections: number,
-  smoke: boolean): { list: Scenario[], storm: Storm } {
+  smoke: boolean): { list: Scenario[], storm: Storm, pairs: Pair[] } {
   const scenario = (key: RowKey, label: string, server: Server, method: 'GET' | 'POST', path: string, headers: Record<string, string>,
     { body, mayShed = false, concurrent = false, bearerTokensFile, clientAddresses }: ScenarioOptions = {}
   ): Scenario => {
@@ -93,5 +93,15 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
       { body: loginBody, mayShed: true, concurrent: true, clientAddresses: STORM_CLIENTS }),
     leadMs: smoke ? 250 : 1000
   }
-  return { list, storm }
+  // The verdicts between two processes (bench/report.ts): each row with the one it is compared with.
+  const byKey = new Map(list.map((scenario) => [scenario.spec.key, scenario]))
+  const pair = (row: RowKey, base: RowKey): Pair[] => {
+    const [rowScenario, baseScenario] = [byKey.get(row), byKey.get(base)]
+    return rowScenario === undefined || baseScenario === undefined ? [] : [{ row: rowScenario, base: baseScenario }]
+  }
+  const pairs = [
+    ...pair('adminInfo', 'adminSolo'), ...pair('adminMetrics', 'adminSolo'), ...pair('admin', 'peerBare'), ...pair('admin', 'peerJwt'),
+    ...pair('pgAdmin', 'admin')
+  ]
+  return { list, storm, pairs }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
-  cpuPerRequest, markdown, median, propagationByKind, propagationVerdict, quantile, roundRatio, summarize, table, verdictLine, verdicts,
-  type RowKey, type RowSpec, type Sample
+  cpuPerRequest, markdown, median, okPerCpuSecond, propagationByKind, propagationVerdict, quantile, roundRatio, sideBySideRatio, summarize,
+  table, verdictLine, verdicts, type RowKey, type RowSpec, type Sample, type SideBySide
 } from '../../bench/report.js'
 
 function spec (key: RowKey, concurrent = false): RowSpec {
@@ -22,6 +22,30 @@ function rows (byKey: Partial<Record<RowKey, Sample[]>>, extra: RowKey[] = []): 
   return new Map(keys.map((key) => [key, summarize(spec(key, key === 'stormAdmin'), byKey[key] ?? [sample(1000)])]))
 }
 
+/** The pairs bench/scenarios.ts measures side by side, by the row compared: row and base. */
+const PAIRS = {
+  adminInfo: ['adminInfo', 'adminSolo'],
+  adminMetrics: ['adminMetrics', 'adminSolo'],
+  peerBare: ['admin', 'peerBare'],
+  peerJwt: ['admin', 'peerJwt'],
+  pgAdmin: ['pgAdmin', 'admin']
+} as const satisfies Record<string, readonly [RowKey, RowKey]>
+
+/** Every pair, each round's row and base samples as given, else one round of 1000 and 1000. */
+function pairs (byPair: Partial<Record<keyof typeof PAIRS, Array<[Sample, Sample]>>> = {}): SideBySide[] {
+  return Object.entries(PAIRS).map(([key, [row, base]]) => ({
+    row,
+    base,
+    rounds: (byPair[key as keyof typeof PAIRS] ?? [[sample(1000), sample(1000)]])
+      .map(([rowSample, baseSample]) => ({ row: rowSample, base: baseSample }))
+  }))
+}
+
+/** Rounds side by side: `row[i]` 2xx beside `base[i]`, each in 1 s of 1 CPU-second. */
+function rounds (row: number[], base: number[]): Array<[Sample, Sample]> {
+  return row.map((ok, i) => [sample(ok), sample(base[i] as number)])
+}
+
 // Issue 5.2: a ratio target compares two rows round by round, then takes the median.
 t.test('roundRatio divides each round by the same round of the base row, and takes the median', async (t) => {
   const table = rows({ health: [sample(1000), sample(2000), sample(1000)], admin: [sample(900), sample(1000), sample(950)] })
@@ -38,7 +62,7 @@ t.test('a burst in one round moves that round only: the paired median passes whe
     itemsList: [sample(600), sample(900), sample(800)],
     stormAdmin: [sample(500), sample(800), sample(500)]
   })
-  const [admin, items, storm, clean] = verdicts(table, 150)
+  const [admin, items, storm, clean] = verdicts(table, 150, pairs())
   t.ok(admin?.pass, String(admin?.text))
   t.match(admin?.text, /ratio 0\.90, the median of the rounds' 0\.90, 0\.90, 0\.60 \(medians 900 vs 1400 req\/s/)
   t.ok(items?.pass, String(items?.text))
@@ -53,7 +77,7 @@ t.test('each ratio verdict fails below its threshold', async (t) => {
     itemsList: [sample(490), sample(600), sample(400)],
     stormAdmin: [sample(400), sample(300), sample(390)]
   })
-  const [admin, items, storm] = verdicts(table, 150)
+  const [admin, items, storm] = verdicts(table, 150, pairs())
   t.notOk(admin?.pass, String(admin?.text))
   t.notOk(items?.pass, String(items?.text))
   t.notOk(storm?.pass, String(storm?.text))
@@ -61,10 +85,10 @@ t.test('each ratio verdict fails below its threshold', async (t) => {
 
 t.test('the storm verdict also needs p99 <= 50 ms, and the last one no errors and RSS <= 200 MiB', async (t) => {
   const table = rows({ admin: [sample(1000)], stormAdmin: [sample(900, 51)] })
-  const [, , storm, clean] = verdicts(table, 201)
+  const [, , storm, clean] = verdicts(table, 201, pairs())
   t.notOk(storm?.pass, String(storm?.text))
   t.notOk(clean?.pass, String(clean?.text))
-  t.ok(verdicts(table, 199)[3]?.pass)
+  t.ok(verdicts(table, 199, pairs())[3]?.pass)
 })
 
 t.test('median of odd, even and empty lists', async (t) => {
@@ -98,7 +122,8 @@ t.test('summarize, table and markdown report what the rounds measured', async (t
   const byKey = rows({})
   const text = markdown({
     rows: [token, ...byKey.values()],
-    verdictList: verdicts(byKey, undefined),
+    pairs: pairs({ adminInfo: rounds([800, 850], [1000, 1000]) }),
+    verdictList: verdicts(byKey, undefined, pairs()),
     peakRssMiB: undefined,
     machine: { cpuModel: 'CPU', cores: 2, node: 'v20', os: 'Linux', date: '2026-11-28T00:00:00Z', pinning: 'Unpinned', load: 'load 0' },
     settings: { duration: 1, rounds: 2, warmup: 0 },
@@ -110,70 +135,67 @@ t.test('summarize, table and markdown report what the rounds measured', async (t
   t.match(text, /Peak server RSS \(VmHWM\): unknown/)
   t.match(text, /FAIL {2}zero errors and timeouts, peak RSS <= 200 MiB: 0 errors\/timeouts\/unexpected non-2xx, peak RSS unknown/)
   t.match(text, /- token: 200: 22, 500: 1, 503: 57; by round: 10\/s p99 5\.00 CPU 50% · 12\/s p99 5\.00 CPU 50%/)
+  t.match(text, /- adminInfo \| beside adminSolo: 800\/s 1250 µs \| 1000\/s 1000 µs · 850\/s 1176 µs \| 1000\/s 1000 µs\n/)
+  t.match(text, /- admin \| beside peerJwt: 1000\/s 1000 µs \| 1000\/s 1000 µs\n/)
   t.match(text, /\n- a note\n$/)
 })
 
-// Issue 13: request logs, the two peers and many users, each a ratio to GET /admin-only in the same round.
+// Issue 13: request logs and the two peers, each side by side with the process it is compared with; many users, a ratio to
+// GET /admin-only in the same round of the same process.
 t.test('the issue 13 verdicts compare GET /admin-only with its LOG_LEVEL=info, peer and many-users rows', async (t) => {
-  const passing = rows({
+  const many = (adminManyUsers: number[]): Map<RowKey, ReturnType<typeof summarize>> => rows({
     admin: [sample(1000), sample(1000), sample(1000)],
-    adminSolo: [sample(1000), sample(1000), sample(1000)],
-    adminInfo: [sample(850), sample(900), sample(800)],
-    peerBare: [sample(1170), sample(1100), sample(1300)],
-    peerJwt: [sample(660), sample(600), sample(700)],
-    adminManyUsers: [sample(600), sample(700), sample(500)]
+    adminManyUsers: adminManyUsers.map((ok) => sample(ok))
   })
-  const [logs, bare, jwt, many] = verdicts(passing, 150).slice(4)
+  const passing = pairs({
+    adminInfo: rounds([850, 900, 800], [1000, 1000, 1000]),
+    peerBare: rounds([1000, 1000, 1000], [1170, 1100, 1300]),
+    peerJwt: rounds([1000, 1000, 1000], [660, 600, 700])
+  })
+  const [logs, bare, jwt, manyUsers] = verdicts(many([600, 700, 500]), 150, passing).slice(4)
   t.ok(logs?.pass, String(logs?.text))
   t.ok(logs?.text.startsWith('GET /admin-only at LOG_LEVEL=info >= 0.85 x at LOG_LEVEL=warn: ' +
-    "ratio 0.85, the median of the rounds' 0.85, 0.90, 0.80 (medians 850 vs 1000 req/s"), String(logs?.text))
+    "ratio 0.85, the median of the rounds' 0.85, 0.90, 0.80 (2xx per CPU-second; side by side, server CPU 1176 vs 1000 µs/req; " +
+    'alone, medians 1000 vs 1000 req/s'), String(logs?.text))
   t.ok(bare?.pass, String(bare?.text))
   t.match(bare?.text, /^GET \/admin-only \(LOG_LEVEL=warn\) >= 0\.85 x bare Fastify 5 \(no auth\): ratio 0\.85/)
   t.ok(jwt?.pass, String(jwt?.text))
   t.match(jwt?.text, /^GET \/admin-only \(LOG_LEVEL=warn\) >= 1\.5 x Fastify 5 \+ @fastify\/jwt: ratio 1\.52/)
-  t.ok(many?.pass, String(many?.text))
-  t.match(many?.text, /one token: ratio 0\.60/)
+  t.ok(manyUsers?.pass, String(manyUsers?.text))
+  t.match(manyUsers?.text, /one token: ratio 0\.60/)
 
-  const failing = rows({
-    admin: [sample(1000), sample(1000), sample(1000)],
-    adminSolo: [sample(1000), sample(1000), sample(1000)],
-    adminInfo: [sample(840), sample(900), sample(800)],
-    peerBare: [sample(1180), sample(1100), sample(1300)],
-    peerJwt: [sample(670), sample(600), sample(700)],
-    adminManyUsers: [sample(590), sample(700), sample(500)]
+  const failing = pairs({
+    adminInfo: rounds([840, 900, 800], [1000, 1000, 1000]),
+    peerBare: rounds([1000, 1000, 1000], [1180, 1100, 1300]),
+    peerJwt: rounds([1000, 1000, 1000], [670, 600, 700])
   })
-  t.same(verdicts(failing, 150).slice(4, 8).map((verdict) => verdict.pass), [false, false, false, false])
+  t.same(verdicts(many([590, 700, 500]), 150, failing).slice(4, 8).map((verdict) => verdict.pass), [false, false, false, false])
 })
 
-// Issue 14.4: metrics must cost little.
-t.test('the metrics verdict compares GET /admin-only with METRICS_PORT set to the same row without', async (t) => {
+// Side by side, the scheduler gives each process its share of the core: what counts is 2xx per CPU-second, not 2xx/s.
+t.test('a side-by-side ratio divides 2xx per CPU-second of the row by its base\'s, round by round', async (t) => {
+  const slow = { ...sample(400), serverCpuSeconds: 0.4 }
+  const fast = { ...sample(600), serverCpuSeconds: 0.5 }
+  t.equal(okPerCpuSecond(slow), 1000)
+  t.equal(okPerCpuSecond(fast), 1200)
+  const pair: SideBySide = {
+    row: 'adminInfo', base: 'adminSolo', rounds: [{ row: slow, base: fast }, { row: fast, base: fast }, { row: slow, base: slow }]
+  }
+  t.same(sideBySideRatio(pair).byRound.map((ratio) => ratio.toFixed(3)), ['0.833', '1.000', '1.000'])
+  t.equal(sideBySideRatio(pair).ratio, 1)
+  t.same(sideBySideRatio(pair, cpuPerRequest).byRound.map((ratio) => ratio.toFixed(3)), ['1.200', '1.000', '1.000'])
+  t.throws(() => verdicts(rows({}), 150, pairs().slice(1)), /no measurement of adminInfo beside adminSolo/)
+})
+
+// Issue 14.4: metrics must cost little. Its base, like LOG_LEVEL=info's, is the process at warn that serves /admin-only only.
+t.test('the metrics verdict compares GET /admin-only with METRICS_PORT set to the same row without, side by side', async (t) => {
   const verdict = (metrics: number[]): ReturnType<typeof verdicts>[number] | undefined =>
-    verdicts(rows({ adminSolo: [sample(1000), sample(1000), sample(1000)], adminMetrics: metrics.map((ok) => sample(ok)) }), 150).at(-1)
+    verdicts(rows({}), 150, pairs({ adminMetrics: rounds(metrics, [1000, 1000, 1000]) })).at(-1)
   const passing = verdict([950, 990, 900])
   t.ok(passing?.pass, String(passing?.text))
   const expected = /^GET \/admin-only with METRICS_PORT set >= 0\.95 x without: ratio 0\.95, the median of the rounds' 0\.95, 0\.99, 0\.90/
   t.match(passing?.text, expected)
   t.notOk(verdict([940, 990, 900])?.pass)
-})
-
-// The LOG_LEVEL=info and METRICS_PORT processes serve /admin-only only: their base is the process at warn that does the same.
-t.test('the LOG_LEVEL=info and METRICS_PORT verdicts divide by the row of the process serving /admin-only only', async (t) => {
-  const table = rows({
-    admin: [sample(2000), sample(2000), sample(2000)],
-    adminSolo: [sample(1000), sample(1000), sample(1000)],
-    adminInfo: [sample(850), sample(850), sample(850)],
-    adminMetrics: [sample(950), sample(950), sample(950)],
-    peerBare: [sample(1000), sample(1000), sample(1000)]
-  })
-  const all = verdicts(table, 150)
-  const logs = all.find((verdict) => verdict.text.startsWith('GET /admin-only at LOG_LEVEL=info'))
-  const metrics = all.find((verdict) => verdict.text.startsWith('GET /admin-only with METRICS_PORT set'))
-  t.ok(logs?.pass, String(logs?.text))
-  t.match(logs?.text, /ratio 0\.85, .*medians 850 vs 1000 req\/s/)
-  t.ok(metrics?.pass, String(metrics?.text))
-  t.match(metrics?.text, /ratio 0\.95, .*medians 950 vs 1000 req\/s/)
-  // The peers are still compared with the process that serves every route.
-  t.match(all.find((verdict) => verdict.text.includes('bare Fastify'))?.text, /ratio 2\.00, .*medians 2000 vs 1000 req\/s/)
 })
 
 /** A 1 s round of `requests` 2xx that cost the server `micros` µs of CPU each. */
@@ -182,25 +204,27 @@ function cpuSample (requests: number, micros: number): Sample {
 }
 
 // Issue 11: PostgreSQL mode's authorized read costs at most 1.15 x SQLite mode's server CPU per request.
-t.test('the PostgreSQL verdict compares CPU µs/req with SQLite mode round by round; POST /items is information', async (t) => {
+t.test('the PostgreSQL verdict compares CPU µs/req with SQLite mode side by side; POST /items is information', async (t) => {
   const measured = (pgAdmin: number[]): ReturnType<typeof verdicts> => verdicts(rows({
     admin: [cpuSample(1000, 20), cpuSample(1000, 40), cpuSample(1000, 20)],
-    // Fewer requests than SQLite's, which a req/s verdict would count against it: CPU per request is what counts.
-    pgAdmin: pgAdmin.map((micros) => cpuSample(500, micros)),
+    pgAdmin: [cpuSample(500, 22), cpuSample(500, 22), cpuSample(500, 22)],
     itemsCreate: [cpuSample(100, 100), cpuSample(100, 100), cpuSample(100, 100)],
     pgItemsCreate: [cpuSample(50, 250), cpuSample(50, 200), cpuSample(50, 300)]
-  }, ['pgAdmin', 'pgItemsCreate']), 150)
-  const [read, write] = measured([23, 44, 22]).slice(9)
+  }, ['pgAdmin', 'pgItemsCreate']), 150, pairs({
+    // Fewer requests than SQLite's, which a req/s verdict would count against it: CPU per request is what counts.
+    pgAdmin: pgAdmin.map((micros) => [cpuSample(500, micros), cpuSample(1000, 20)])
+  }))
+  const [read, write] = measured([23, 22, 24]).slice(9)
   t.ok(read?.pass, String(read?.text))
   t.equal(verdictLine(read!), 'PASS  GET /admin-only (PostgreSQL) CPU µs/req <= 1.15 x SQLite mode: ' +
-    "CPU ratio 1.10, the median of the rounds' 1.15, 1.10, 1.10 (server CPU per response, the issue's measure, not 2xx/s; " +
-    'medians 23 vs 20 µs/req, 500 vs 1000 req/s)')
+    "CPU ratio 1.15, the median of the rounds' 1.15, 1.10, 1.20 (server CPU per response, the issue's measure, not 2xx/s; " +
+    'side by side, server CPU 23 vs 20 µs/req; alone, medians 500 vs 1000 req/s; server CPU 22 vs 20 µs/req)')
   t.equal(write?.pass, undefined, 'no target')
   t.equal(verdictLine(write!), 'INFO  POST /items (PostgreSQL) CPU µs/req vs SQLite mode, no target: ' +
     "CPU ratio 2.50, the median of the rounds' 2.50, 2.00, 3.00 " +
     "(medians 250 vs 100 µs/req, 50 vs 100 req/s; PostgreSQL's own CPU not counted)")
-  t.notOk(measured([24, 40, 24])[9]?.pass, 'a median of 1.2 fails')
-  t.equal(verdicts(rows({}), 150).length, 9, 'without PostgreSQL rows, no PostgreSQL verdicts')
+  t.notOk(measured([24, 24, 22])[9]?.pass, 'a median of 1.2 fails')
+  t.equal(verdicts(rows({}), 150, pairs()).length, 9, 'without PostgreSQL rows, no PostgreSQL verdicts')
   t.equal(cpuPerRequest(cpuSample(200, 30)), 30)
 })
 
@@ -227,5 +251,5 @@ t.test('quantile takes the nearest rank', async (t) => {
 })
 
 t.test('verdicts need every row they compare', async (t) => {
-  t.throws(() => verdicts(new Map(), 100), /no measurement for health/)
+  t.throws(() => verdicts(new Map(), 100, pairs()), /no measurement for health/)
 })

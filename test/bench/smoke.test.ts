@@ -86,6 +86,14 @@ t.test('the smoke run of the benchmark measures every scenario, with no errors o
     t.same(['errors', 'timeouts', 'non-2xx'].map((name) => row[column(name)]), ['0', '0', '0'], `${label} had no errors`)
   }
   t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, POSTGRES ? 11 : 9, 'one verdict line per target')
+  // The verdicts between two processes measured them side by side: one line per pair in the report, its rounds' figures.
+  const pairs = [['GET /admin-only, LOG_LEVEL=info', ROWS[2]], ['GET /admin-only, METRICS_PORT set', ROWS[2]],
+    [ROWS[1], 'bare Fastify 5: GET /admin-only'], [ROWS[1], 'Fastify 5 + @fastify/jwt: GET /admin-only'],
+    ...(POSTGRES ? [[PG_ROWS[0], ROWS[1]]] : [])]
+  for (const [row, base] of pairs) {
+    t.ok(text.includes(`\n- ${row as string} | beside ${base as string}: `), `${row as string} was measured beside ${base as string}`)
+  }
+  t.equal(text.match(/^- .* \| beside .*: \d+\/s \d+ µs \| \d+\/s \d+ µs$/gm)?.length, pairs.length, 'and nothing else was')
   if (POSTGRES) {
     t.match(stdout, /^(PASS|FAIL) {2}GET \/admin-only \(PostgreSQL\) CPU µs\/req <= 1\.15 x SQLite mode: CPU ratio \d/m)
     t.match(stdout, /^INFO {2}POST \/items \(PostgreSQL\) CPU µs\/req vs SQLite mode, no target: CPU ratio \d/m)
