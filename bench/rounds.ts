@@ -22,6 +22,8 @@ export interface Scenario {
   spec: RowSpec
   server: Server
   job: (duration: number, delayMs?: number) => LoadJob
+  /** Seconds of the same load, not measured, right before each measurement. */
+  primeSeconds?: number
 }
 
 /** Two rows measured at once on one server: a login storm and GET /admin-only meanwhile. */
@@ -132,6 +134,10 @@ Promise<{ samples: Map<RowKey, Sample[]>, sideBySide: SideBySide[] }> {
   }
   for (let round = 1; round <= rounds; round++) {
     for (const scenario of scenarios) {
+      if (scenario.primeSeconds !== undefined) {
+        log(`round ${round}/${rounds} ${scenario.spec.label}: ${scenario.primeSeconds} s unmeasured first`)
+        await measure(pinning, { server: scenario.server, job: scenario.job(scenario.primeSeconds) })
+      }
       log(`round ${round}/${rounds} ${scenario.spec.label}`)
       record(scenario.spec.key, (await measure(pinning, { server: scenario.server, job: scenario.job(duration) }))[0])
       await pause(scenario.server)

@@ -86,6 +86,8 @@ t.test('the smoke run of the benchmark measures every scenario, with no errors o
     t.same(['errors', 'timeouts', 'non-2xx'].map((name) => row[column(name)]), ['0', '0', '0'], `${label} had no errors`)
   }
   t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, POSTGRES ? 11 : 9, 'one verdict line per target')
+  t.match(stderr, /: round 1\/1 GET \/admin-only, 20000 users: 1 s unmeasured first\n.*: round 1\/1 GET \/admin-only, 20000 users\n/,
+    'the many users\' row was primed, then measured')
   // The verdicts between two processes measured them side by side: one line per pair in the report, its rounds' figures.
   const pairs = [['GET /admin-only, LOG_LEVEL=info', ROWS[2]], ['GET /admin-only, METRICS_PORT set', ROWS[2]],
     [ROWS[1], 'bare Fastify 5: GET /admin-only'], [ROWS[1], 'Fastify 5 + @fastify/jwt: GET /admin-only'],
