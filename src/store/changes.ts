@@ -26,8 +26,9 @@ export type ChangeListener = (change: StoreChange) => void | Promise<void>
 export interface ChangeSignal {
   /**
    * Looks for changes committed by other writers since the last poll and tells the listeners
-   * before returning. Cheap and synchronous, at most one statement: the server polls once per
-   * request. Never throws: when it cannot tell, it reports a change of anything.
+   * before returning. Cheap and synchronous, at most one statement: the server polls once per turn
+   * of the event loop that read requests (plugins/db.ts). Never throws: when it cannot tell, it
+   * reports a change of anything.
    */
   poll (): void
   /**

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
 import { main } from '../../src/cli/main.js'
 import { BOB, JOHNDOE, TEST_ENV, buildTestApp, call, countCalls, login } from '../helper.js'
 
@@ -107,4 +108,30 @@ t.test('a change by another connection reaches the user-state cache, and then co
   t.equal(res.headers['www-authenticate'], REVOKED)
   for (let i = 0; i < 3; i++) t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200)
   t.equal(loads.calls, 2, 'each user read again once, then served from memory')
+})
+
+// plugins/db.ts looks for changes once per turn of the event loop, after every request read in that
+// turn. app.inject with a callback dispatches at once (without one, on a later tick), so both requests
+// below are read in one turn, on either side of another connection's commit: a look made at the turn's
+// first request would let the second through.
+t.test('a commit by another connection between two requests read in one turn is seen by both', async (t) => {
+  const path = join(t.testdir(), 'app.db')
+  const app = buildTestApp(t, { env: { DATABASE_PATH: path } })
+  const bob = await login(app, BOB)
+  t.equal((await call(app, bob, { method: 'GET', url: '/users/me' })).statusCode, 200, 'bob\'s state is cached now')
+  const other = new Database(path)
+  t.teardown(() => other.close())
+  const dispatchNow = async (): Promise<LightMyRequestResponse> => await new Promise((resolve, reject) => {
+    app.inject({ method: 'GET', url: '/users/me', headers: { authorization: `Bearer ${bob}` } }, (err, res) => {
+      if (res === undefined) reject(err)
+      else resolve(res)
+    })
+  })
+  const readBefore = dispatchNow()
+  other.prepare("UPDATE users SET disabled = 1 WHERE username = 'bob'").run()
+  const readAfter = dispatchNow()
+  for (const res of [await readBefore, await readAfter]) {
+    t.equal(res.statusCode, 401)
+    t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="The user is disabled"')
+  }
 })

@@ -66,7 +66,7 @@ export function createItemsRepository (
  * Pages read since the items last changed. Listing is the hot read and most lists repeat between
  * writes, so a page is read once per change instead of once per request. It reads nothing to
  * stay current: this repository's writes drop every page, and so does the store's change signal
- * (`PRAGMA data_version`, polled once per request) for the writes of other connections. A check
+ * (polled before every request, plugins/db.ts) for the writes of other connections. A check
  * of its own here cost two statements per list (total_changes() and data_version, 0.2 and 2.5 µs).
  */
 function createPageCache (maxRows: number): {
