@@ -64,10 +64,11 @@ Promise<Servers> {
     readyPath: '/admin-only'
   })
   servers.bare = await peer('bare.js', 'bare Fastify')
+  servers.bareHelmet = await peer('bare-helmet.js', 'bare Fastify with helmet\'s headers')
   servers.jwt = await peer('jwt.js', 'the @fastify/jwt peer')
   log(`servers answer: ours ${servers.ours.pid} (warn), ${servers.oursSolo.pid} (warn, /admin-only only), ${servers.oursInfo.pid} (info) ` +
     `and ${servers.oursMetrics.pid} (METRICS_PORT), ` +
-    `peers ${servers.bare.pid} and ${servers.jwt.pid}`)
+    `peers ${servers.bare.pid}, ${servers.bareHelmet.pid} and ${servers.jwt.pid}`)
   return servers as Servers
 }
 

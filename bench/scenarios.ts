@@ -30,6 +30,8 @@ export interface Servers {
   /** Ours at LOG_LEVEL=warn with METRICS_PORT set, on the same database. */
   oursMetrics: Server
   bare: Server
+  /** Bare Fastify with our security headers (helmet's). */
+  bareHelmet: Server
   jwt: Server
   /** Ours at LOG_LEVEL=warn with DATABASE_URL set: absent where PostgreSQL is not installed. */
   oursPg?: Server
@@ -81,6 +83,7 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
     scenario('adminManyUsers', `GET /admin-only, ${manyUsers} users`, ours, 'GET', '/admin-only', adminAuth,
       { bearerTokensFile: manyTokensFile, primeSeconds: smoke ? 1 : MANY_USERS_PRIME_S }),
     scenario('peerBare', 'bare Fastify 5: GET /admin-only', servers.bare, 'GET', '/admin-only', adminAuth),
+    scenario('peerBareHelmet', 'bare Fastify 5 + helmet\'s headers: GET /admin-only', servers.bareHelmet, 'GET', '/admin-only', adminAuth),
     scenario('peerJwt', 'Fastify 5 + @fastify/jwt: GET /admin-only', servers.jwt, 'GET', '/admin-only', adminAuth),
     scenario('itemsList', 'GET /items?limit=20', ours, 'GET', '/items?limit=20', { authorization: client }),
     scenario('itemsCreate', 'POST /items', ours, 'POST', '/items', { ...adminAuth, ...JSON_TYPE }, { body: itemBody }),
@@ -109,7 +112,7 @@ export function scenarios (servers: Servers, { admin, client, manyTokensFile, ma
   }
   const pairs = [
     ...pair('adminInfo', 'adminSolo'), ...pair('adminMetrics', 'adminSolo'), ...pair('admin', 'peerBare'), ...pair('admin', 'peerJwt'),
-    ...pair('pgAdmin', 'admin')
+    ...pair('peerBareHelmet', 'peerBare'), ...pair('admin', 'peerBareHelmet'), ...pair('pgAdmin', 'admin')
   ]
   return { list, storm, pairs }
 }

@@ -17,7 +17,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BENCH = join(ROOT, 'dist', 'bench', 'run.js')
 const ROWS = ['GET /health', 'GET /admin-only', 'GET /admin-only, a process serving it only', 'GET /admin-only, LOG_LEVEL=info',
   'GET /admin-only, METRICS_PORT set', 'GET /admin-only, 20000 users',
-  'bare Fastify 5: GET /admin-only', 'Fastify 5 + @fastify/jwt: GET /admin-only', 'GET /items?limit=20', 'POST /items', 'POST /token',
+  'bare Fastify 5: GET /admin-only', 'bare Fastify 5 + helmet\'s headers: GET /admin-only', 'Fastify 5 + @fastify/jwt: GET /admin-only',
+  'GET /items?limit=20', 'POST /items', 'POST /token',
   'GET /admin-only during login storm', 'POST /token (the storm)']
 // Issue 11: measured where PostgreSQL is installed (npm test's pretest installs it; CI has it), else skipped in one line.
 const POSTGRES = postgresServerBin(process.env) !== undefined
@@ -86,11 +87,15 @@ t.test('the smoke run of the benchmark measures every scenario, with no errors o
     t.same(['errors', 'timeouts', 'non-2xx'].map((name) => row[column(name)]), ['0', '0', '0'], `${label} had no errors`)
   }
   t.equal(stdout.match(/^(PASS|FAIL) {2}/gm)?.length, POSTGRES ? 11 : 9, 'one verdict line per target')
+  t.match(stdout, /^INFO {2}bare Fastify 5 \+ helmet's headers vs bare Fastify 5, no target: ratio \d/m)
+  t.match(stdout, /^INFO {2}GET \/admin-only \(LOG_LEVEL=warn\) vs bare Fastify 5 \+ helmet's headers, no target: ratio \d/m)
   t.match(stderr, /: round 1\/1 GET \/admin-only, 20000 users: 1 s unmeasured first\n.*: round 1\/1 GET \/admin-only, 20000 users\n/,
     'the many users\' row was primed, then measured')
   // The verdicts between two processes measured them side by side: one line per pair in the report, its rounds' figures.
   const pairs = [['GET /admin-only, LOG_LEVEL=info', ROWS[2]], ['GET /admin-only, METRICS_PORT set', ROWS[2]],
     [ROWS[1], 'bare Fastify 5: GET /admin-only'], [ROWS[1], 'Fastify 5 + @fastify/jwt: GET /admin-only'],
+    ['bare Fastify 5 + helmet\'s headers: GET /admin-only', 'bare Fastify 5: GET /admin-only'],
+    [ROWS[1], 'bare Fastify 5 + helmet\'s headers: GET /admin-only'],
     ...(POSTGRES ? [[PG_ROWS[0], ROWS[1]]] : [])]
   for (const [row, base] of pairs) {
     t.ok(text.includes(`\n- ${row as string} | beside ${base as string}: `), `${row as string} was measured beside ${base as string}`)
