@@ -247,10 +247,12 @@ export function verdicts (rows: ReadonlyMap<RowKey, Row>, peakRssMiB: number | u
     return `side by side, server CPU ${micros((round) => round.row)} vs ${micros((round) => round.base)} µs/req; ` +
       `alone, ${figures(get(pair.row), get(pair.base))}`
   }
-  const pairText = (pair: SideBySide, claim: string): string =>
-    `${claim}: ${ratioText(sideBySideRatio(pair))} (2xx per CPU-second; ${pairFigures(pair)})`
-  const pairVerdict = (pair: SideBySide, threshold: number, claim: string): Verdict =>
-    ({ pass: sideBySideRatio(pair).ratio >= threshold, text: pairText(pair, claim) })
+  const pairText = (pair: SideBySide, claim: string, ratio = sideBySideRatio(pair)): string =>
+    `${claim}: ${ratioText(ratio)} (2xx per CPU-second; ${pairFigures(pair)})`
+  const pairVerdict = (pair: SideBySide, threshold: number, claim: string): Verdict => {
+    const ratio = sideBySideRatio(pair)
+    return { pass: ratio.ratio >= threshold, text: pairText(pair, claim, ratio) }
+  }
   const pairInfo = (pair: SideBySide, claim: string): Verdict => ({ text: pairText(pair, claim) })
   // The LOG_LEVEL=info and METRICS_PORT processes serve /admin-only only, so their base is the process
   // at warn that does the same, not the one that serves every route (README, "One server serves every row").
